@@ -1,0 +1,135 @@
+/// \file
+/// \brief `spawn_blocking(fn)`: run blocking code (a legacy library, getaddrinfo, a CPU-heavy hash) on a small
+/// pool of threads outside the reactors; the awaiting task gets the result, or the exception, on its own shard.
+///
+/// \code
+/// std::string digest = co_await percore::spawn_blocking([path] { return sha256_file(path); });
+/// \endcode
+///
+/// The pool is shared by all shards and started on first use (`set_blocking_threads` sizes it; default 4).
+/// Aborting the awaiting task resumes it at once with `aborted`; the job itself cannot be interrupted, it runs to
+/// its end on the pool and its result is dropped.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "runtime/detail/fiber.hh"
+#include "runtime/reactor.hh"
+
+namespace percore {
+
+/// Sets the number of blocking-pool threads. Takes effect only before the first spawn_blocking.
+/// \throws std::invalid_argument for 0. \any_shard
+void set_blocking_threads(unsigned threads);
+
+namespace detail {
+
+class blocking_job : public foreign_completion {
+public:
+    blocking_job() = default;
+    blocking_job(const blocking_job&) = delete;
+    blocking_job& operator=(const blocking_job&) = delete;
+    virtual ~blocking_job() = default;
+
+    /// Runs on a pool thread.
+    virtual void execute() noexcept = 0;
+    /// Runs on the home reactor once execute() returned.
+    void complete() noexcept override;
+
+    reactor* _home = nullptr;
+    fiber* _waiter = nullptr;
+    bool _abandoned = false;
+};
+
+/// Hands `job` to the pool; its completion is posted back to the calling reactor. \shard_local
+void submit_blocking(blocking_job* job);
+
+template <typename F>
+class blocking_job_impl final : public blocking_job {
+public:
+    using result_type = std::invoke_result_t<F&>;
+
+    explicit blocking_job_impl(F fn)
+        : _fn(std::move(fn)) {}
+
+    void execute() noexcept override {
+        try {
+            if constexpr (std::is_void_v<result_type>) {
+                _fn();
+            } else {
+                _result.emplace(_fn());
+            }
+        } catch (...) {
+            _error = std::current_exception();
+        }
+    }
+
+    result_type take() {
+        if (_error) {
+            std::rethrow_exception(_error);
+        }
+        if constexpr (!std::is_void_v<result_type>) {
+            return std::move(*_result);
+        }
+    }
+
+private:
+    F _fn;
+    std::conditional_t<std::is_void_v<result_type>, bool, std::optional<result_type>> _result{};
+    std::exception_ptr _error;
+};
+
+template <typename F>
+class blocking_awaiter {
+public:
+    explicit blocking_awaiter(F fn)
+        : _job(std::make_unique<blocking_job_impl<F>>(std::move(fn))) {}
+
+    bool await_ready() const noexcept { return false; }
+
+    bool await_suspend(std::coroutine_handle<> h) {
+        if (abort_pending()) {
+            _cancelled = true;
+            return false;
+        }
+        submit_blocking(_job.get());
+        _parked = park_current(h, {&cancel, this});
+        _job->_waiter = _parked;
+        return true;
+    }
+
+    auto await_resume() {
+        if (_cancelled) {
+            throw_aborted();
+        }
+        return _job->take();
+    }
+
+private:
+    static void cancel(void* p) noexcept {
+        auto* self = static_cast<blocking_awaiter*>(p);
+        self->_job->_abandoned = true;
+        (void)self->_job.release(); // the job deletes itself when it comes back
+        self->_cancelled = true;
+        wake(self->_parked);
+    }
+
+    std::unique_ptr<blocking_job_impl<F>> _job;
+    fiber* _parked = nullptr;
+    bool _cancelled = false;
+};
+
+} // namespace detail
+
+/// Runs `fn()` on the blocking pool; awaiting the result is a suspension point. \shard_local
+template <typename F>
+[[nodiscard]] detail::blocking_awaiter<F> spawn_blocking(F fn) {
+    return detail::blocking_awaiter<F>(std::move(fn));
+}
+
+} // namespace percore

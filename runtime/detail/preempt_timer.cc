@@ -1,0 +1,48 @@
+#include "runtime/detail/preempt_timer.hh"
+
+#include <liburing.h>
+
+#include "runtime/preempt.hh"
+
+namespace percore::detail {
+
+preempt_timer::preempt_timer(duration slice)
+    : _ring({.entries = 4, .mode = uring_mode::plain}) // plain: the kernel must post the CQE on its own
+    , _slice(slice) {
+}
+
+preempt_timer::~preempt_timer() {
+    if (_installed) {
+        tl_preempt = {&never_preempt_counter, 0};
+    }
+}
+
+void preempt_timer::install() noexcept {
+    tl_preempt = {_ring.cq_tail(), __atomic_load_n(_ring.cq_tail(), __ATOMIC_RELAXED)};
+    _installed = true;
+}
+
+void preempt_timer::arm() {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(_slice).count();
+    // The kernel reads the timespec while the SQE is submitted, so a local is fine.
+    __kernel_timespec ts{ns / 1'000'000'000, ns % 1'000'000'000};
+    io_uring_sqe* sqe = _ring.get_sqe();
+    io_uring_prep_timeout(sqe, &ts, 0, 0);
+    io_uring_sqe_set_data64(sqe, 0);
+    _ring.submit();
+    _armed = true;
+}
+
+void preempt_timer::reset() {
+    if (unsigned n = _ring.cq_ready()) {
+        _ring.cq_advance(n);
+        _expirations += n;
+        _armed = false;
+    }
+    if (!_armed) {
+        arm();
+    }
+    tl_preempt.seen = __atomic_load_n(_ring.cq_tail(), __ATOMIC_RELAXED);
+}
+
+} // namespace percore::detail

@@ -1,0 +1,80 @@
+/// \file
+/// \brief Cooperative preemption: `need_preempt()`, `maybe_yield()`, `yield()`.
+///
+/// The reactor arms a timer on a small side io_uring for every time slice (default 0.5 ms). When it expires the
+/// kernel bumps that ring's completion tail in shared memory, asynchronously, with no syscall from us. So
+/// `need_preempt()` is one load and one compare, cheap enough to call in any loop.
+///
+/// \code
+/// percore::task<> crunch(std::span<item> items) {
+///     for (auto& it : items) {
+///         process(it);
+///         co_await percore::maybe_yield();   // lets I/O, timers and other tasks run every slice
+///     }
+/// }
+/// \endcode
+#pragma once
+
+#include <cassert>
+#include <coroutine>
+
+#include "runtime/detail/fiber.hh"
+#include "runtime/task_queue.hh"
+
+namespace percore {
+
+namespace detail {
+
+/// `need_preempt()` is `*counter != seen`: the reactor points `counter` at its preemption ring's CQ tail; setting
+/// `seen` to any other value requests preemption by software (a latency-sensitive queue woke up).
+struct preempt_source {
+    const unsigned* counter;
+    unsigned seen;
+};
+
+inline constinit unsigned never_preempt_counter = 0;
+inline constinit thread_local preempt_source tl_preempt{&never_preempt_counter, 0};
+
+inline void request_preempt() noexcept {
+    tl_preempt.seen = __atomic_load_n(tl_preempt.counter, __ATOMIC_RELAXED) + 1;
+}
+
+} // namespace detail
+
+/// True when the running task has used up its time slice and should yield. \shard_local
+[[nodiscard]] inline bool need_preempt() noexcept {
+    const detail::preempt_source& p = detail::tl_preempt;
+    return __atomic_load_n(p.counter, __ATOMIC_RELAXED) != p.seen;
+}
+
+namespace detail {
+
+struct yield_awaiter {
+    bool always;
+
+    bool await_ready() const noexcept { return !always && !need_preempt() && !abort_pending(); }
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+        if (abort_pending()) {
+            return false;
+        }
+        fiber* f = park_current(h, {});
+        f->_queue->push(f);
+        return true;
+    }
+    void await_resume() const { throw_if_aborted(); }
+};
+
+} // namespace detail
+
+/// Moves the running task to the back of its queue. A suspension point: raises `aborted` after abort().
+/// \shard_local
+[[nodiscard]] inline detail::yield_awaiter yield() noexcept {
+    return {true};
+}
+
+/// Yields only when `need_preempt()`; otherwise costs a load and a compare. Also an abort point. \shard_local
+[[nodiscard]] inline detail::yield_awaiter maybe_yield() noexcept {
+    return {false};
+}
+
+} // namespace percore

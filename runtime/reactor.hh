@@ -1,0 +1,191 @@
+/// \file
+/// \brief One shard's event loop: scheduler, timers, io_uring, pollers, and a thread-safe wake-up.
+///
+/// \code
+/// percore::reactor r({.task_quota = 500us});
+/// int v = r.run(compute());   // runs compute() and everything it spawns on this thread
+/// \endcode
+///
+/// Each pass: run runnable fibers (until none or the time slice ends) -> re-arm preemption -> submit prepared SQEs
+/// and reap completions in one io_uring_enter -> fire due timers -> run pollers. When nothing is runnable: spin
+/// for `idle_poll` looking at the rings without syscalls, then sleep in io_uring_enter until a completion, the next
+/// timer deadline or a wake() from another thread.
+///
+/// Invariants
+/// - One reactor per thread, created and run on that thread; everything but wake() and post() is shard-local.
+/// - `_sleeping` is set only by the reactor before it sleeps, and cleared by whoever wakes it (exchange), so at most
+///   one eventfd write happens per sleep.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "runtime/clock.hh"
+#include "runtime/detail/fence.hh"
+#include "runtime/detail/fiber.hh"
+#include "runtime/detail/io_completion.hh"
+#include "runtime/detail/preempt_timer.hh"
+#include "runtime/detail/timer_wheel.hh"
+#include "runtime/poller.hh"
+#include "runtime/scheduler.hh"
+#include "runtime/task.hh"
+#include "runtime/uring.hh"
+
+namespace percore {
+
+struct reactor_config {
+    /// Submission queue size (the completion queue gets four times as much).
+    unsigned ring_entries = 256;
+    uring_mode ring_mode = uring_mode::automatic;
+    /// Time slice after which need_preempt() turns true.
+    duration task_quota = std::chrono::microseconds(500);
+    /// How long an idle reactor keeps looking for work before it sleeps.
+    duration idle_poll = std::chrono::microseconds(20);
+    /// A task holding the shard longer than this is reported with a backtrace; zero disables the detector.
+    duration stall_threshold = std::chrono::milliseconds(25);
+    /// Shard number shown in log lines.
+    unsigned shard_id = 0;
+};
+
+/// Counters for benchmarks and diagnostics.
+struct reactor_stats {
+    std::uint64_t passes = 0;
+    std::uint64_t sleeps = 0;
+    std::uint64_t tasks_run = 0;
+    std::uint64_t io_enters = 0;      ///< io_uring_enter calls on the main ring
+    std::uint64_t io_completions = 0; ///< CQEs reaped
+    std::uint64_t preemptions = 0;    ///< time slices that expired
+    std::uint64_t timers_fired = 0;
+};
+
+namespace detail {
+
+/// Work posted to a reactor from another thread; `complete()` runs on the reactor's thread.
+class foreign_completion {
+public:
+    virtual void complete() noexcept = 0;
+    foreign_completion* _next_foreign = nullptr;
+
+protected:
+    ~foreign_completion() = default;
+};
+
+class stall_watch;
+
+} // namespace detail
+
+class reactor {
+public:
+    /// \throws uring_setup_error when io_uring cannot be set up, naming the cause.
+    explicit reactor(const reactor_config& config = {});
+    reactor(const reactor&) = delete;
+    reactor& operator=(const reactor&) = delete;
+    ~reactor();
+
+    /// Runs `main` as a fiber until it finishes, then aborts whatever else is still running on this reactor and
+    /// waits for it to unwind. \return main's result (or rethrows its exception). \shard_local
+    template <typename T>
+    T run(task<T> main);
+
+    /// Makes run() stop after the current pass (main is aborted like the other fibers). \shard_local
+    void stop() noexcept { _stop_requested = true; }
+
+    /// Wakes the reactor if it announced sleep. The caller must publish its work and call notify_barrier()
+    /// first. \any_shard
+    void wake() noexcept;
+
+    /// The producer's half of the sleep handshake (detail/fence.hh): call between publishing work for this
+    /// reactor and wake(). \any_shard
+    void notify_barrier() noexcept { detail::store_load_barrier(_sleeping); }
+
+    /// Queues `c->complete()` to run on this reactor's thread and wakes it. \any_shard
+    void post(detail::foreign_completion* c) noexcept;
+
+    /// Announces a post() that will come (a job handed to another thread); shutdown waits for it. \shard_local
+    void foreign_expected() noexcept { ++_foreign_pending; }
+    /// The announced post() arrived. \shard_local
+    void foreign_done() noexcept { --_foreign_pending; }
+
+    void add_poller(poller& p);
+    void remove_poller(poller& p) noexcept;
+
+    [[nodiscard]] uring& ring() noexcept { return _ring; }
+    [[nodiscard]] scheduler& sched() noexcept { return _sched; }
+    [[nodiscard]] detail::timer_wheel& timers() noexcept { return _timers; }
+    [[nodiscard]] const reactor_config& config() const noexcept { return _config; }
+    [[nodiscard]] unsigned shard_id() const noexcept { return _config.shard_id; }
+    [[nodiscard]] reactor_stats stats() const noexcept;
+
+    /// Timer ticks since this reactor started; deadlines are rounded up so a timer never fires early.
+    [[nodiscard]] std::uint64_t to_tick_ceil(time_point t) const noexcept;
+    [[nodiscard]] std::uint64_t to_tick_floor(time_point t) const noexcept;
+    [[nodiscard]] time_point from_tick(std::uint64_t tick) const noexcept;
+
+private:
+    void run_until_done(detail::fiber* root);
+    void drain_fibers();
+    template <typename Done>
+    void loop(Done done);
+    bool poll_once();
+    bool fire_timers();
+    bool run_pollers();
+    bool run_foreign() noexcept;
+    void idle();
+    void sleep();
+    void arm_wake_read();
+
+    class wake_reader final : public detail::io_completion {
+    public:
+        explicit wake_reader(reactor& r) noexcept
+            : _r(r) {}
+        void complete(int res, unsigned flags) noexcept override;
+        std::uint64_t _buf = 0;
+
+    private:
+        reactor& _r;
+    };
+
+    reactor_config _config;
+    uring _ring;
+    detail::preempt_timer _preempt;
+    scheduler _sched;
+    time_point _epoch;
+    detail::timer_wheel _timers;
+    std::vector<poller*> _pollers;
+    int _wake_fd = -1;
+    wake_reader _wake_reader{*this};
+    bool _stop_requested = false;
+    std::uint64_t _foreign_pending = 0;
+    std::uint64_t _passes = 0;
+    std::uint64_t _sleeps = 0;
+    std::uint64_t _timers_fired = 0;
+    std::unique_ptr<detail::stall_watch> _stall_watch;
+    alignas(64) std::atomic<unsigned> _sleeping{0};
+    alignas(64) std::atomic<detail::foreign_completion*> _foreign{nullptr};
+    std::atomic<unsigned> _posting{0};
+};
+
+namespace detail {
+inline constinit thread_local reactor* tl_reactor = nullptr;
+} // namespace detail
+
+/// The reactor running on this thread. \throws std::logic_error outside a reactor thread. \shard_local
+reactor& this_reactor();
+
+} // namespace percore
+
+#include "runtime/spawn.hh"
+
+namespace percore {
+
+template <typename T>
+T reactor::run(task<T> main) {
+    auto h = spawn(_sched.default_queue(), std::move(main));
+    run_until_done(h.fiber_ptr());
+    drain_fibers();
+    return h.result();
+}
+
+} // namespace percore

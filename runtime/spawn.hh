@@ -1,0 +1,277 @@
+/// \file
+/// \brief `spawn()`: run a task as its own fiber on this shard; `join_handle<T>` to await, abort or detach it.
+///
+/// \code
+/// auto h = percore::spawn(fetch(key));         // starts on the next scheduler pass, in the caller's task queue
+/// auto timer = percore::spawn(heartbeat());
+/// std::string v = co_await h;                  // result, or the exception fetch() threw
+/// timer.abort();                               // heartbeat() raises percore::aborted at its next suspension
+/// co_await timer.wait();
+/// \endcode
+///
+/// A spawned task never leaves the shard that spawned it. Dropping a join_handle detaches the task (it runs on;
+/// an exception nobody retrieves is logged); the reactor aborts every task still running when its main task ends.
+#pragma once
+
+#include <cassert>
+#include <concepts>
+#include <functional>
+#include <type_traits>
+#include <utility>
+
+#include "runtime/detail/fiber.hh"
+#include "runtime/errors.hh"
+#include "runtime/scheduler.hh"
+#include "runtime/task.hh"
+#include "runtime/task_queue.hh"
+
+namespace percore {
+
+template <typename T>
+class join_handle;
+
+namespace detail {
+
+void report_unobserved_exception(std::exception_ptr e) noexcept;
+
+/// A fiber whose root is a task<T>; the result stays in the task's promise until the join_handle takes it.
+template <typename T>
+class fiber_impl final : public fiber {
+public:
+    explicit fiber_impl(task<T>&& t) noexcept
+        : fiber(&destroy_self)
+        , _task(std::move(t)) {
+        auto h = _task.handle();
+        h.promise()._fiber = this;
+        _resume = h;
+    }
+
+    static void* operator new(std::size_t size) { return frame_alloc(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { frame_free(p, size); }
+
+    typename task<T>::promise_type& promise() noexcept { return _task.handle().promise(); }
+
+    decltype(auto) take_result() {
+        _result_observed = true;
+        if constexpr (std::is_void_v<T>) {
+            promise().result();
+        } else if constexpr (std::is_reference_v<T>) {
+            return promise().result();
+        } else {
+            return T(std::move(promise()).result());
+        }
+    }
+
+private:
+    static void destroy_self(fiber* f) noexcept {
+        auto* self = static_cast<fiber_impl*>(f);
+        if (self->_done && !self->_result_observed && self->promise().has_exception()) {
+            report_unobserved_exception(self->promise().exception());
+        }
+        delete self;
+    }
+
+    task<T> _task;
+};
+
+/// The queue a spawn without an explicit queue goes to. \throws std::logic_error outside a reactor thread.
+task_queue& default_spawn_queue();
+
+inline void start_fiber(fiber* f, task_queue& q) noexcept {
+    f->_queue = &q;
+    tl_scheduler->register_fiber(*f);
+    q.push(f);
+}
+
+/// Waits for a fiber to finish. One waiter per fiber at a time.
+class done_awaiter final : public finish_listener {
+public:
+    explicit done_awaiter(fiber* target) noexcept
+        : _target(target) {}
+
+    // A finished target wins over a pending abort of the waiter: the result is not lost.
+    bool await_ready() const noexcept { return _target->_done; }
+
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+        if (abort_pending()) {
+            _cancelled = true;
+            return false;
+        }
+        assert(_target->_listener == nullptr && "a task is awaited by one waiter at a time");
+        _target->_listener = this;
+        _waiter = park_current(h, {&cancel, this});
+        return true;
+    }
+
+    void await_resume() const {
+        if (_cancelled) {
+            throw_aborted();
+        }
+    }
+
+    void on_finished(fiber&) noexcept override { wake(_waiter); }
+
+private:
+    static void cancel(void* p) noexcept {
+        auto* self = static_cast<done_awaiter*>(p);
+        self->_target->_listener = nullptr;
+        self->_cancelled = true;
+        wake(self->_waiter);
+    }
+
+    fiber* _target;
+    fiber* _waiter = nullptr;
+    bool _cancelled = false;
+};
+
+/// Waits for a fiber to finish, then yields its result (or rethrows its exception).
+template <typename T>
+class join_awaiter {
+public:
+    explicit join_awaiter(fiber_impl<T>* target) noexcept
+        : _target(target)
+        , _done(target) {}
+
+    bool await_ready() const noexcept { return _done.await_ready(); }
+    bool await_suspend(std::coroutine_handle<> h) noexcept { return _done.await_suspend(h); }
+    decltype(auto) await_resume() {
+        _done.await_resume();
+        return _target->take_result();
+    }
+
+private:
+    fiber_impl<T>* _target;
+    done_awaiter _done;
+};
+
+template <typename T>
+struct is_task : std::false_type {};
+template <typename T>
+struct is_task<task<T>> : std::true_type {};
+
+/// Keeps a callable (a lambda and its captures) alive for as long as the task it returns runs.
+template <typename F, typename... Args>
+std::invoke_result_t<F&, Args&...> call_owned(F fn, Args... args) {
+    co_return co_await std::invoke(fn, args...);
+}
+
+} // namespace detail
+
+template <typename F, typename... Args>
+concept task_factory = std::invocable<F&, Args&...> && detail::is_task<std::invoke_result_t<F&, Args&...>>::value;
+
+/// Handle to a spawned task. Move-only; destroying it detaches the task.
+template <typename T>
+class [[nodiscard("dropping a join_handle detaches the task; call detach() to say so")]] join_handle {
+public:
+    join_handle() noexcept = default;
+    explicit join_handle(detail::fiber_impl<T> * f) noexcept
+        : _f(f) {
+    }
+    join_handle(join_handle && other) noexcept
+        : _f(std::exchange(other._f, nullptr)) {
+    }
+    join_handle& operator=(join_handle&& other) noexcept {
+        if (this != &other) {
+            reset();
+            _f = std::exchange(other._f, nullptr);
+        }
+        return *this;
+    }
+    join_handle(const join_handle&) = delete;
+    join_handle& operator=(const join_handle&) = delete;
+    ~join_handle() {
+        reset();
+    }
+
+    /// False for a default-constructed, moved-from or detached handle.
+    [[nodiscard]] bool valid() const noexcept {
+        return _f != nullptr;
+    }
+    /// The task ran to its end (returned, threw, or unwound after abort).
+    [[nodiscard]] bool done() const noexcept {
+        return _f != nullptr && _f->_done;
+    }
+
+    /// Asks the task to stop: a task parked in a wait is resumed now with `aborted`; a runnable one raises it at
+    /// its next suspension point. No effect on a finished task. \shard_local
+    void abort() noexcept {
+        if (_f != nullptr) {
+            detail::fiber_abort(_f);
+        }
+    }
+
+    /// Lets the task run on unobserved. \shard_local
+    void detach() noexcept {
+        reset();
+    }
+
+    /// Waits for the task and yields its result (or rethrows its exception). Await once. \shard_local
+    auto operator co_await() noexcept {
+        return detail::join_awaiter<T>(_f);
+    }
+
+    /// Waits for the task to finish without taking its result or its exception. \shard_local
+    [[nodiscard]] detail::done_awaiter wait() noexcept {
+        return detail::done_awaiter(_f);
+    }
+
+    /// The result of a finished task (or its exception, rethrown). \pre done()
+    decltype(auto) result() {
+        assert(done());
+        return _f->take_result();
+    }
+
+    /// The exception a finished task ended with, or null; counts as observing it. \pre done()
+    [[nodiscard]] std::exception_ptr exception() const noexcept {
+        assert(done());
+        _f->_result_observed = true;
+        return _f->promise().exception();
+    }
+
+    /// The fiber behind the handle, for the runtime's own use.
+    [[nodiscard]] detail::fiber* fiber_ptr() const noexcept {
+        return _f;
+    }
+
+private:
+    void reset() noexcept {
+        if (_f != nullptr) {
+            detail::fiber_release(std::exchange(_f, nullptr));
+        }
+    }
+
+    detail::fiber_impl<T>* _f = nullptr;
+};
+
+/// Runs `t` as a new fiber in queue `q` of this shard. \shard_local
+template <typename T>
+join_handle<T> spawn(task_queue& q, task<T> t) {
+    assert(t.valid() && !t.done());
+    auto* f = new detail::fiber_impl<T>(std::move(t));
+    detail::start_fiber(f, q);
+    return join_handle<T>(f);
+}
+
+/// Runs `t` as a new fiber in the caller's task queue. \shard_local
+template <typename T>
+join_handle<T> spawn(task<T> t) {
+    return spawn(detail::default_spawn_queue(), std::move(t));
+}
+
+/// Calls `fn(args...)` and runs the task it returns as a new fiber; `fn` and `args` are moved into the fiber and
+/// live until it finishes, so a lambda's captures stay valid across suspensions. \shard_local
+template <typename F, typename... Args>
+requires task_factory<F, Args...>
+auto spawn(F fn, Args... args) {
+    return spawn(detail::call_owned(std::move(fn), std::move(args)...));
+}
+
+/// spawn(fn, args...) into task queue `q`. \shard_local
+template <typename F, typename... Args>
+requires task_factory<F, Args...>
+auto spawn(task_queue& q, F fn, Args... args) {
+    return spawn(q, detail::call_owned(std::move(fn), std::move(args)...));
+}
+
+} // namespace percore

@@ -1,0 +1,221 @@
+#include "runtime/uring.hh"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sys/resource.h>
+
+#include <liburing.h>
+
+#include "runtime/detail/io_completion.hh"
+
+namespace percore {
+
+const char* to_string(uring_mode mode) noexcept {
+    switch (mode) {
+    case uring_mode::automatic:
+        return "automatic";
+    case uring_mode::defer_taskrun:
+        return "defer_taskrun";
+    case uring_mode::coop_taskrun:
+        return "coop_taskrun";
+    case uring_mode::plain:
+        return "plain";
+    }
+    return "?";
+}
+
+namespace {
+
+std::string errno_name(int error) {
+    const char* name = strerrorname_np(error);
+    return name != nullptr ? name : "errno " + std::to_string(error);
+}
+
+int read_io_uring_disabled_sysctl() {
+    std::ifstream in("/proc/sys/kernel/io_uring_disabled");
+    int value = -1;
+    in >> value;
+    return in ? value : -1;
+}
+
+struct attempt {
+    uring_mode mode;
+    unsigned flags;
+};
+
+// Fastest first. SUBMIT_ALL keeps one bad SQE from holding back the rest of a batch; CQSIZE leaves room for
+// bursts of completions (multishot receives) before the kernel has to buffer overflow.
+constexpr attempt attempts[] = {
+    {uring_mode::defer_taskrun, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+                                    IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE},
+    {uring_mode::coop_taskrun,
+     IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE},
+    {uring_mode::plain, IORING_SETUP_CQSIZE},
+    {uring_mode::plain, 0},
+};
+
+} // namespace
+
+std::string describe_uring_setup_failure(int error) {
+    std::string msg = "io_uring_setup failed with " + errno_name(error) + " (" + std::strerror(error) + "): ";
+    switch (error) {
+    case EPERM:
+    case EACCES:
+        switch (read_io_uring_disabled_sysctl()) {
+        case 2:
+            return msg + "io_uring is disabled on this machine (sysctl kernel.io_uring_disabled=2); "
+                         "set it to 0 to run percore";
+        case 1:
+            return msg + "io_uring is restricted to privileged processes (sysctl kernel.io_uring_disabled=1); "
+                         "add this user to the group in kernel.io_uring_group or set the sysctl to 0";
+        default:
+            return msg + "a seccomp filter or container policy forbids io_uring (Docker's and Podman's default "
+                         "seccomp profiles do); run with a profile that allows io_uring_setup, io_uring_enter "
+                         "and io_uring_register";
+        }
+    case ENOSYS:
+        return msg + "this kernel has no io_uring (or a seccomp filter hides it); percore needs Linux 5.19 or newer "
+                     "with CONFIG_IO_URING";
+    case ENOMEM: {
+        rlimit lim{};
+        getrlimit(RLIMIT_MEMLOCK, &lim);
+        std::string cur = lim.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(lim.rlim_cur / 1024) + " KiB";
+        return msg + "not enough lockable memory for the ring (RLIMIT_MEMLOCK is " + cur +
+               "); raise it (ulimit -l, LimitMEMLOCK= in systemd) or use fewer ring entries";
+    }
+    case EMFILE:
+    case ENFILE:
+        return msg + "out of file descriptors; raise the open-files limit (ulimit -n)";
+    case EINVAL:
+        return msg + "the kernel rejected even a ring without optional features; percore needs Linux 5.19 or newer";
+    default:
+        return msg + "unexpected error";
+    }
+}
+
+uring::uring(const uring_config& config)
+    : _ring(std::make_unique<io_uring>()) {
+    int last_error = EINVAL;
+    bool ok = false;
+    for (const attempt& a : attempts) {
+        if (config.mode != uring_mode::automatic && config.mode != a.mode) {
+            continue;
+        }
+        io_uring_params params{};
+        params.flags = a.flags;
+        params.cq_entries = config.entries * 4;
+        int r = io_uring_queue_init_params(config.entries, _ring.get(), &params);
+        if (r == 0) {
+            _mode = a.mode;
+            ok = true;
+            break;
+        }
+        last_error = -r;
+        if (last_error != EINVAL) {
+            break; // only "unknown flag" falls back; anything else is the answer
+        }
+    }
+    if (!ok) {
+        if (config.mode != uring_mode::automatic && last_error == EINVAL) {
+            throw uring_setup_error(EINVAL, std::string("io_uring_setup refused mode ") + to_string(config.mode) +
+                                                ": the kernel does not support its flags");
+        }
+        throw uring_setup_error(last_error, describe_uring_setup_failure(last_error));
+    }
+    // Saves an fdget/fdput per io_uring_enter; harmless to skip on kernels without it.
+    (void)io_uring_register_ring_fd(_ring.get());
+    probe();
+}
+
+uring::~uring() {
+    io_uring_queue_exit(_ring.get());
+}
+
+void uring::probe() {
+    io_uring_probe* p = io_uring_get_probe_ring(_ring.get());
+    if (p == nullptr) {
+        return;
+    }
+    for (unsigned op = 0; op <= p->last_op && op < _ops.size(); ++op) {
+        if (io_uring_opcode_supported(p, static_cast<int>(op))) {
+            _ops.set(op);
+        }
+    }
+    io_uring_free_probe(p);
+}
+
+io_uring_sqe* uring::get_sqe() {
+    for (;;) {
+        if (io_uring_sqe* sqe = io_uring_get_sqe(_ring.get())) {
+            return sqe;
+        }
+        // Submission queue full: hand the batch to the kernel. EBUSY/EAGAIN mean completions must be reaped first.
+        int r = submit();
+        if ((r == -EBUSY || r == -EAGAIN) && !_reaping) {
+            reap(); // not from inside reap(): its CQEs would be dispatched twice
+        }
+    }
+}
+
+int uring::submit() {
+    ++_enters;
+    return io_uring_submit_and_get_events(_ring.get());
+}
+
+int uring::wait(const duration* timeout) {
+    io_uring_cqe* cqe = nullptr;
+    ++_enters;
+    if (timeout == nullptr) {
+        return io_uring_submit_and_wait_timeout(_ring.get(), &cqe, 1, nullptr, nullptr);
+    }
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count();
+    if (ns < 0) {
+        ns = 0;
+    }
+    __kernel_timespec ts{ns / 1'000'000'000, ns % 1'000'000'000};
+    return io_uring_submit_and_wait_timeout(_ring.get(), &cqe, 1, &ts, nullptr);
+}
+
+unsigned uring::reap() noexcept {
+    _reaping = true;
+    unsigned head = 0;
+    unsigned n = 0;
+    io_uring_cqe* cqe = nullptr;
+    io_uring_for_each_cqe(_ring.get(), head, cqe) {
+        if (auto* c = reinterpret_cast<detail::io_completion*>(static_cast<std::uintptr_t>(cqe->user_data))) {
+            c->complete(cqe->res, cqe->flags);
+        }
+        ++n;
+    }
+    io_uring_cq_advance(_ring.get(), n);
+    _completions += n;
+    _reaping = false;
+    return n;
+}
+
+bool uring::has_unsubmitted() const noexcept {
+    return io_uring_sq_ready(_ring.get()) != 0;
+}
+
+bool uring::needs_enter() const noexcept {
+    return (IO_URING_READ_ONCE(*_ring->sq.kflags) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)) != 0;
+}
+
+int uring::fd() const noexcept {
+    return _ring->ring_fd;
+}
+
+const unsigned* uring::cq_tail() const noexcept {
+    return _ring->cq.ktail;
+}
+
+unsigned uring::cq_ready() const noexcept {
+    return io_uring_cq_ready(_ring.get());
+}
+
+void uring::cq_advance(unsigned n) noexcept {
+    io_uring_cq_advance(_ring.get(), n);
+}
+
+} // namespace percore
