@@ -88,17 +88,13 @@ namespace detail {
 
 void blocking_job::complete() noexcept {
     _home->foreign_done();
-    if (_abandoned) {
-        delete this;
-    } else {
-        wake(_waiter);
-    }
+    wake(_waiter);
 }
 
 void submit_blocking(blocking_job* job) {
     job->_home = tl_reactor;
+    blocking_pool::instance().submit(job); // may throw (thread start): then nothing is outstanding
     tl_reactor->foreign_expected();
-    blocking_pool::instance().submit(job);
 }
 
 } // namespace detail

@@ -7,8 +7,8 @@
 /// \endcode
 ///
 /// The pool is shared by all shards and started on first use (`set_blocking_threads` sizes it; default 4).
-/// Aborting the awaiting task resumes it at once with `aborted`; the job itself cannot be interrupted, it runs to
-/// its end on the pool and its result is dropped.
+/// The job cannot be interrupted: a task aborted while its job runs stays parked until the job returns (its
+/// result is delivered), and the abort shows at the task's next suspension point.
 #pragma once
 
 #include <coroutine>
@@ -43,7 +43,6 @@ public:
 
     reactor* _home = nullptr;
     fiber* _waiter = nullptr;
-    bool _abandoned = false;
 };
 
 /// Hands `job` to the pool; its completion is posted back to the calling reactor. \shard_local
@@ -88,7 +87,7 @@ template <typename F>
 class blocking_awaiter {
 public:
     explicit blocking_awaiter(F fn)
-        : _job(std::make_unique<blocking_job_impl<F>>(std::move(fn))) {}
+        : _job(std::move(fn)) {}
 
     bool await_ready() const noexcept { return false; }
 
@@ -97,9 +96,10 @@ public:
             _cancelled = true;
             return false;
         }
-        submit_blocking(_job.get());
-        _parked = park_current(h, {&cancel, this});
-        _job->_waiter = _parked;
+        // No cancel hook: the job may use this task's memory (its captures, buffers it points at), so the task
+        // stays parked until the job is back, as an io_uring operation waits for its CQE.
+        _job._waiter = park_current(h, {});
+        submit_blocking(&_job);
         return true;
     }
 
@@ -107,20 +107,11 @@ public:
         if (_cancelled) {
             throw_aborted();
         }
-        return _job->take();
+        return _job.take();
     }
 
 private:
-    static void cancel(void* p) noexcept {
-        auto* self = static_cast<blocking_awaiter*>(p);
-        self->_job->_abandoned = true;
-        (void)self->_job.release(); // the job deletes itself when it comes back
-        self->_cancelled = true;
-        wake(self->_parked);
-    }
-
-    std::unique_ptr<blocking_job_impl<F>> _job;
-    fiber* _parked = nullptr;
+    blocking_job_impl<F> _job;
     bool _cancelled = false;
 };
 

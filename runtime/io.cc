@@ -20,11 +20,17 @@ bool io_op::await_suspend(std::coroutine_handle<> h) {
     prepare(sqe);
     io_uring_sqe_set_data(sqe, static_cast<detail::io_completion*>(this));
     _waiter = detail::park_current(h, {&cancel, this});
+    // get_sqe() may have reaped completions whose handlers aborted this very fiber before the hook existed.
+    if (detail::abort_pending()) {
+        _waiter->_cancel = {};
+        cancel(this);
+    }
     return true;
 }
 
 int io_op::await_resume() {
-    if (_cancel_requested && _res == -ECANCELED) {
+    // io-wq reports a cancelled operation that had started running as -EINTR.
+    if (_cancel_requested && (_res == -ECANCELED || _res == -EINTR)) {
         detail::throw_aborted();
     }
     return _res;

@@ -15,6 +15,7 @@
 /// \endcode
 #pragma once
 
+#include <atomic>
 #include <cassert>
 #include <coroutine>
 
@@ -25,18 +26,23 @@ namespace percore {
 
 namespace detail {
 
-/// `need_preempt()` is `*counter != seen`: the reactor points `counter` at its preemption ring's CQ tail; setting
-/// `seen` to any other value requests preemption by software (a latency-sensitive queue woke up).
+/// `need_preempt()` is `*counter != seen || *poll_hint`: the reactor points `counter` at its preemption ring's CQ
+/// tail; setting `seen` to any other value requests preemption by software (a latency-sensitive queue woke up).
+/// `poll_hint` is set by other threads that left work for this shard's pollers (cross-shard messages), so a busy
+/// shard polls them promptly instead of at the end of its slice.
 struct preempt_source {
     const unsigned* counter;
     unsigned seen;
+    const std::atomic<unsigned>* poll_hint;
 };
 
 inline constinit unsigned never_preempt_counter = 0;
-inline constinit thread_local preempt_source tl_preempt{&never_preempt_counter, 0};
+inline constinit std::atomic<unsigned> never_poll_hint{0};
+inline constinit thread_local preempt_source tl_preempt{&never_preempt_counter, 0, &never_poll_hint};
 
 inline void request_preempt() noexcept {
-    tl_preempt.seen = __atomic_load_n(tl_preempt.counter, __ATOMIC_RELAXED) + 1;
+    // Behind the tail, not ahead of it: the tail only grows, so a timer expiry cannot make them equal again.
+    tl_preempt.seen = __atomic_load_n(tl_preempt.counter, __ATOMIC_RELAXED) - 1;
 }
 
 } // namespace detail
@@ -44,7 +50,7 @@ inline void request_preempt() noexcept {
 /// True when the running task has used up its time slice and should yield. \shard_local
 [[nodiscard]] inline bool need_preempt() noexcept {
     const detail::preempt_source& p = detail::tl_preempt;
-    return __atomic_load_n(p.counter, __ATOMIC_RELAXED) != p.seen;
+    return __atomic_load_n(p.counter, __ATOMIC_RELAXED) != p.seen || p.poll_hint->load(std::memory_order_relaxed) != 0;
 }
 
 namespace detail {

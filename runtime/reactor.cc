@@ -67,7 +67,7 @@ reactor::reactor(const reactor_config& config)
     detail::tl_reactor = this;
     detail::tl_scheduler = &_sched;
     set_log_shard_id(static_cast<int>(config.shard_id));
-    _preempt.install();
+    _preempt.install(_poll_hint);
     arm_wake_read();
     if (config.stall_threshold > duration::zero()) {
         _stall_watch =
@@ -76,13 +76,23 @@ reactor::reactor(const reactor_config& config)
 }
 
 reactor::~reactor() {
+    if (_foreign_pending != 0) {
+        // A thread still holds work it will post here (a blocking job): destroying the reactor now would let it
+        // write into freed memory. run() waits for it; this is only reachable by misuse.
+        reactor_log.error("reactor destroyed with {} foreign completions outstanding; aborting", _foreign_pending);
+        std::abort();
+    }
     while (_posting.load(std::memory_order_acquire) != 0) {
         __builtin_ia32_pause(); // a poster is between publishing and waking us: a few instructions
     }
     _stall_watch.reset();
-    if (_sched.live_fiber_count() != 0) {
+    if (_sched.has_live_fibers()) {
+        // Only reachable when the reactor is torn down without run() finishing (an exception escaped it): the
+        // frames may sit in io_uring operations, so freeing them could let the kernel write into freed memory.
         reactor_log.error("{} tasks still alive when the reactor was destroyed; their frames are leaked",
                           _sched.live_fiber_count());
+        _sched.live_fibers().abandon();
+        _timers.abandon();
     }
     detail::tl_reactor = nullptr;
     detail::tl_scheduler = nullptr;
@@ -99,18 +109,22 @@ void reactor::arm_wake_read() {
 }
 
 void reactor::wake_reader::complete(int res, unsigned) noexcept {
-    if (res == -ECANCELED) {
-        return; // ring teardown
+    // Ring teardown delivers no CQE, so every completion re-arms; only an error that would repeat forever stops.
+    if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED) {
+        reactor_log.error("reading the wake-up eventfd failed ({}); cross-thread wake-ups are off", -res);
+        return;
     }
     _r.arm_wake_read();
 }
 
-void reactor::wake() noexcept {
+bool reactor::wake() noexcept {
     if (_sleeping.load(std::memory_order_relaxed) != 0 && _sleeping.exchange(0, std::memory_order_relaxed) != 0) {
         std::uint64_t one = 1;
         // eventfd writes only fail when the counter would overflow, and then the reader is already woken.
         [[maybe_unused]] auto r = ::write(_wake_fd, &one, sizeof(one));
+        return true;
     }
+    return false;
 }
 
 void reactor::post(detail::foreign_completion* c) noexcept {
@@ -193,6 +207,10 @@ bool reactor::fire_timers() {
 }
 
 bool reactor::run_pollers() {
+    // Cleared before polling: a hint set from now on is for work we may not see in this round.
+    if (_poll_hint.load(std::memory_order_relaxed) != 0) {
+        _poll_hint.store(0, std::memory_order_relaxed);
+    }
     bool did = run_foreign();
     for (poller* p : _pollers) {
         did |= p->poll();
@@ -211,13 +229,14 @@ bool reactor::poll_once() {
 }
 
 template <typename Done>
-void reactor::loop(Done done) {
-    while (!done() && !_stop_requested) {
+void reactor::loop(Done done, bool stoppable) {
+    auto finished = [&] { return done() || (stoppable && _stop_requested); };
+    while (!finished()) {
         ++_passes;
         _preempt.reset(); // a fresh slice for this pass's tasks
         _sched.run();
         poll_once();
-        if (!_sched.has_runnable() && !done() && !_stop_requested) {
+        if (!_sched.has_runnable() && !finished()) {
             idle();
         }
     }
@@ -258,26 +277,37 @@ void reactor::sleep() {
 }
 
 void reactor::run_until_done(detail::fiber* root) {
-    loop([root] { return root->_done; });
+    loop([root] { return root->_done; }, true);
 }
 
 void reactor::drain_fibers() {
     // Abort everything still running (detached tasks, main after stop()), then let it unwind: cancelled io_uring
     // operations must deliver their CQEs before their buffers and frames may go away.
     auto& live = _sched.live_fibers();
-    _stop_requested = false;
     const time_point warn_at = clock_type::now() + std::chrono::seconds(5);
     bool warned = false;
-    loop([&] {
-        // Tasks spawned while others unwind are aborted too.
-        live.for_each([](detail::fiber& f) { detail::fiber_abort(&f); });
-        if (!warned && _sched.live_fiber_count() != 0 && clock_type::now() > warn_at) {
-            reactor_log.warn("shutdown: {} tasks have not finished 5 s after being aborted", _sched.live_fiber_count());
-            warned = true;
-        }
-        // Jobs handed to other threads (blocking pool) must come back before the reactor may go away.
-        return _sched.live_fiber_count() == 0 && _foreign_pending == 0;
-    });
+    loop(
+        [&] {
+            // Tasks spawned while others unwind are aborted too.
+            live.for_each([](detail::fiber& f) { detail::fiber_abort(&f); });
+            if (!warned && _sched.has_live_fibers() && clock_type::now() > warn_at) {
+                reactor_log.warn("shutdown: {} tasks have not finished 5 s after being aborted",
+                                 _sched.live_fiber_count());
+                warned = true;
+            }
+            // Jobs handed to other threads (blocking pool) must come back before the reactor may go away, and
+            // pollers (the cross-shard bus) must have nothing in flight.
+            if (_sched.has_live_fibers() || _foreign_pending != 0) {
+                return false;
+            }
+            bool quiet = true;
+            for (poller* p : _pollers) {
+                quiet &= p->quiescent();
+            }
+            return quiet;
+        },
+        false);
+    _stop_requested = false;
 }
 
 } // namespace percore

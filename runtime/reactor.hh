@@ -89,12 +89,21 @@ public:
     template <typename T>
     T run(task<T> main);
 
-    /// Makes run() stop after the current pass (main is aborted like the other fibers). \shard_local
+    /// Makes run() stop waiting for main after the current pass: main is aborted with every other task and they
+    /// unwind. No effect once the reactor is already shutting down. \shard_local
     void stop() noexcept { _stop_requested = true; }
 
     /// Wakes the reactor if it announced sleep. The caller must publish its work and call notify_barrier()
-    /// first. \any_shard
-    void wake() noexcept;
+    /// first. \return whether it was asleep (and an eventfd write woke it). \any_shard
+    bool wake() noexcept;
+
+    /// Asks the reactor to run its pollers soon: a busy reactor sees need_preempt() turn true and ends its pass.
+    /// Publish the work first. \any_shard
+    void request_poll() noexcept {
+        if (_poll_hint.load(std::memory_order_relaxed) == 0) {
+            _poll_hint.store(1, std::memory_order_relaxed);
+        }
+    }
 
     /// The producer's half of the sleep handshake (detail/fence.hh): call between publishing work for this
     /// reactor and wake(). \any_shard
@@ -126,8 +135,9 @@ public:
 private:
     void run_until_done(detail::fiber* root);
     void drain_fibers();
+    /// Runs passes until `done()`; stop() ends it early only when `stoppable` (never while draining).
     template <typename Done>
-    void loop(Done done);
+    void loop(Done done, bool stoppable);
     bool poll_once();
     bool fire_timers();
     bool run_pollers();
@@ -163,6 +173,7 @@ private:
     std::uint64_t _timers_fired = 0;
     std::unique_ptr<detail::stall_watch> _stall_watch;
     alignas(64) std::atomic<unsigned> _sleeping{0};
+    alignas(64) std::atomic<unsigned> _poll_hint{0};
     alignas(64) std::atomic<detail::foreign_completion*> _foreign{nullptr};
     std::atomic<unsigned> _posting{0};
 };

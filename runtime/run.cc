@@ -3,18 +3,20 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
+#include <cstring>
 #include <optional>
 #include <signal.h>
 #include <stdexcept>
 #include <sys/signalfd.h>
-#include <system_error>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 #include <liburing.h>
 
-#include "runtime/defer.hh"
+#include "runtime/detail/main_runner.hh"
 #include "runtime/log.hh"
+#include "runtime/spawn.hh"
 
 namespace percore {
 
@@ -22,61 +24,30 @@ namespace {
 
 logger run_log("run");
 
-/// Reads the signalfd through the reactor's ring and dispatches each signal.
-class signal_watch final : public detail::io_completion {
-public:
-    signal_watch(reactor& r, int fd)
-        : _r(r)
-        , _fd(fd) {
-        arm();
-    }
+constinit thread_local detail::signal_watch* tl_signals = nullptr;
 
-    void complete(int res, unsigned) noexcept override {
-        if (res == -ECANCELED) {
-            return;
-        }
-        if (res == static_cast<int>(sizeof(_info))) {
-            dispatch(static_cast<int>(_info.ssi_signo));
-        }
-        arm();
-    }
-
-    void set_handler(int signo, std::function<void()> handler) { _handlers[signo] = std::move(handler); }
-    [[nodiscard]] int stop_signal() const noexcept { return _stop_signal; }
-
-private:
-    void arm() {
-        io_uring_sqe* sqe = _r.ring().get_sqe();
-        io_uring_prep_read(sqe, _fd, &_info, sizeof(_info), 0);
-        io_uring_sqe_set_data(sqe, static_cast<detail::io_completion*>(this));
-    }
-
-    void dispatch(int signo) noexcept {
-        if (auto it = _handlers.find(signo); it != _handlers.end() && it->second) {
-            try {
-                it->second();
-            } catch (const std::exception& e) {
-                run_log.error("handler for signal {} threw: {}", signo, e.what());
-            }
-            return;
-        }
-        if (_stop_signal != 0) {
-            run_log.warn("second signal ({}) while stopping: exiting now", strsignal(signo));
-            std::_Exit(128 + signo);
-        }
-        run_log.info("{}: stopping", strsignal(signo));
-        _stop_signal = signo;
-        _r.stop();
-    }
-
-    reactor& _r;
-    int _fd;
-    signalfd_siginfo _info{};
-    std::map<int, std::function<void()>> _handlers;
-    int _stop_signal = 0;
+struct shutdown_hook {
+    std::uint64_t id;
+    std::function<task<>()> fn;
 };
 
-constinit thread_local signal_watch* tl_signals = nullptr;
+struct shutdown_hooks {
+    std::vector<shutdown_hook> hooks;
+    std::uint64_t next_id = 1;
+};
+
+shutdown_hooks& local_hooks() {
+    static thread_local shutdown_hooks hooks;
+    return hooks;
+}
+
+sigset_t stop_signal_set() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    return set;
+}
 
 } // namespace
 
@@ -85,43 +56,117 @@ void handle_signal(int signo, std::function<void()> handler) {
         throw std::invalid_argument("percore::handle_signal supports SIGINT and SIGTERM");
     }
     if (tl_signals == nullptr) {
-        throw std::logic_error("percore::handle_signal called outside percore::run");
+        throw std::logic_error("percore::handle_signal called outside percore::run (or off the first shard)");
     }
     tl_signals->set_handler(signo, std::move(handler));
 }
 
-int run(const reactor_config& config, std::function<task<int>()> main) {
-    sigset_t stop_signals;
-    sigset_t previous;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, &previous);
-    auto restore_mask = defer([&] { pthread_sigmask(SIG_SETMASK, &previous, nullptr); });
+std::uint64_t add_shutdown_hook(std::function<task<>()> hook) {
+    auto& h = local_hooks();
+    const std::uint64_t id = h.next_id++;
+    h.hooks.push_back({id, std::move(hook)});
+    return id;
+}
 
-    int sfd = ::signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sfd < 0) {
-        std::fprintf(stderr, "percore: cannot start: signalfd: %s\n", std::strerror(errno));
-        return 1;
-    }
-    auto close_sfd = defer([&] { ::close(sfd); });
+void remove_shutdown_hook(std::uint64_t id) noexcept {
+    std::erase_if(local_hooks().hooks, [id](const shutdown_hook& h) { return h.id == id; });
+}
 
-    std::optional<reactor> r;
-    try {
-        r.emplace(config);
-    } catch (const uring_setup_error& e) {
-        std::fprintf(stderr, "percore: cannot start: %s\n", e.what());
-        return 1;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "percore: cannot start: %s\n", e.what());
-        return 1;
+namespace detail {
+
+static_assert(sizeof(sigset_t) <= 128 && sizeof(signalfd_siginfo) <= 128);
+
+stop_signal_block::stop_signal_block() {
+    sigset_t set = stop_signal_set();
+    pthread_sigmask(SIG_BLOCK, &set, reinterpret_cast<sigset_t*>(_previous));
+    _fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (_fd < 0) {
+        const int e = errno;
+        pthread_sigmask(SIG_SETMASK, reinterpret_cast<sigset_t*>(_previous), nullptr);
+        throw std::system_error(e, std::system_category(), "signalfd");
     }
-    signal_watch signals(*r, sfd);
-    tl_signals = &signals;
-    auto clear_signals = defer([] { tl_signals = nullptr; });
+}
+
+stop_signal_block::~stop_signal_block() {
+    ::close(_fd);
+    pthread_sigmask(SIG_SETMASK, reinterpret_cast<sigset_t*>(_previous), nullptr);
+}
+
+signal_watch::signal_watch(reactor& r, int fd)
+    : _r(r)
+    , _fd(fd) {
+    tl_signals = this;
+    arm();
+}
+
+signal_watch::~signal_watch() {
+    tl_signals = nullptr;
+}
+
+void signal_watch::arm() {
+    io_uring_sqe* sqe = _r.ring().get_sqe();
+    io_uring_prep_read(sqe, _fd, _info, sizeof(signalfd_siginfo), 0);
+    io_uring_sqe_set_data(sqe, static_cast<io_completion*>(this));
+}
+
+void signal_watch::complete(int res, unsigned) noexcept {
+    if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED) {
+        run_log.error("reading the signalfd failed ({}); SIGINT/SIGTERM are no longer handled", -res);
+        return; // re-arming would fail the same way, forever
+    }
+    if (res == static_cast<int>(sizeof(signalfd_siginfo))) {
+        dispatch(static_cast<int>(reinterpret_cast<const signalfd_siginfo*>(_info)->ssi_signo));
+    }
+    arm();
+}
+
+void signal_watch::set_handler(int signo, std::function<void()> handler) {
+    _handlers[signo] = std::move(handler);
+}
+
+void signal_watch::dispatch(int signo) noexcept {
+    if (auto it = _handlers.find(signo); it != _handlers.end() && it->second) {
+        try {
+            it->second();
+        } catch (const std::exception& e) {
+            run_log.error("handler for signal {} threw: {}", signo, e.what());
+        }
+        return;
+    }
+    if (_stop_signal != 0) {
+        run_log.warn("second signal ({}) while stopping: exiting now", strsignal(signo));
+        std::_Exit(128 + signo);
+    }
+    run_log.info("{}: stopping", strsignal(signo));
+    _stop_signal = signo;
+    if (_default) {
+        _default();
+    } else {
+        _r.stop();
+    }
+}
+
+task<> run_shutdown_hooks() {
+    auto& h = local_hooks();
+    while (!h.hooks.empty()) {
+        shutdown_hook hook = std::move(h.hooks.back());
+        h.hooks.pop_back();
+        try {
+            co_await hook.fn();
+        } catch (const std::exception& e) {
+            run_log.error("shutdown hook failed: {}", e.what());
+        } catch (...) {
+            run_log.error("shutdown hook failed with an exception of unknown type");
+        }
+    }
+}
+
+task<int> run_main(std::function<task<int>()> main, signal_watch& signals) {
+    auto m = spawn(detail::call_owned(std::move(main)));
+    signals.set_default_action([&m] { m.abort(); });
     int code = 1;
     try {
-        code = r->run(detail::call_owned(std::move(main)));
+        code = co_await m;
     } catch (const aborted&) {
         if (signals.stop_signal() == 0) {
             run_log.error("main task was aborted");
@@ -131,11 +176,38 @@ int run(const reactor_config& config, std::function<task<int>()> main) {
     } catch (...) {
         run_log.error("main task failed with an exception of unknown type");
     }
+    signals.set_default_action({}); // from now on a stop signal stops the reactor itself
     if (signals.stop_signal() != 0) {
         code = 128 + signals.stop_signal();
     }
-    // The reactor (and its ring, which still holds the signalfd read) goes before `signals`.
-    r.reset();
+    co_await run_shutdown_hooks();
+    co_return code;
+}
+
+} // namespace detail
+
+int run(const reactor_config& config, std::function<task<int>()> main) {
+    std::optional<detail::stop_signal_block> block;
+    std::optional<reactor> r;
+    try {
+        block.emplace();
+        r.emplace(config);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "percore: cannot start: %s\n", e.what());
+        return 1;
+    }
+    int code = 1;
+    {
+        detail::signal_watch signals(*r, block->fd());
+        try {
+            code = r->run(detail::run_main(std::move(main), signals));
+        } catch (const std::exception& e) {
+            run_log.error("{}", e.what()); // stopped by a signal during shutdown: run_main did not finish
+            code = signals.stop_signal() != 0 ? 128 + signals.stop_signal() : 1;
+        }
+        // The reactor (and its ring, which still holds the signalfd read) goes before `signals`.
+        r.reset();
+    }
     return code;
 }
 

@@ -89,6 +89,12 @@ task_queue* scheduler::pick() const noexcept {
 }
 
 bool scheduler::run() {
+    if (_active.empty()) {
+        return false;
+    }
+    // Odd while tasks run. Once per pass, not per task: a pass ends within a time slice unless one task holds
+    // the shard, so a pass that lasts past the stall threshold means exactly that.
+    bump_progress();
     bool ran = false;
     while (!_active.empty()) {
         task_queue* q = pick();
@@ -99,11 +105,9 @@ bool scheduler::run() {
         std::uint64_t n = 0;
         do {
             detail::fiber* f = q->pop();
-            bump_progress();
             detail::tl_current_fiber = f;
             f->_resume.resume(); // f may be gone after this
             detail::tl_current_fiber = nullptr;
-            bump_progress();
             ++n;
         } while (!q->empty() && !need_preempt());
         _running = nullptr;
@@ -124,6 +128,7 @@ bool scheduler::run() {
             break;
         }
     }
+    bump_progress();
     return ran;
 }
 
@@ -142,6 +147,22 @@ task_queue& current_task_queue() {
         throw std::logic_error("percore::current_task_queue called outside a reactor thread");
     }
     return detail::tl_scheduler->default_queue();
+}
+
+} // namespace percore
+
+namespace percore {
+
+task_queue* find_task_queue(std::string_view name) {
+    if (detail::tl_scheduler == nullptr) {
+        throw std::logic_error("percore::find_task_queue called outside a reactor thread");
+    }
+    for (const auto& q : detail::tl_scheduler->queues()) {
+        if (q->name() == name) {
+            return q.get();
+        }
+    }
+    return nullptr;
 }
 
 } // namespace percore

@@ -10,12 +10,13 @@
 /// - `_active` lists exactly the queues with runnable fibers; `_active_index` in each is its slot.
 /// - `run()` returns when no fiber is runnable or `need_preempt()` turned true, so the reactor polls I/O and timers
 ///   at least once per time slice however busy the tasks are.
-/// - `_progress` is odd while a fiber runs; the stall detector (another thread) only reads it.
+/// - `_progress` is odd while a pass runs fibers; the stall detector (another thread) only reads it.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "runtime/detail/fiber.hh"
@@ -40,19 +41,20 @@ public:
     bool run();
     [[nodiscard]] bool has_runnable() const noexcept { return !_active.empty(); }
 
-    /// Fibers that have not finished yet (spawned and not done), for shutdown.
+    /// Fibers that have not finished yet (spawned and not done), for shutdown. A fiber unlinks itself when it
+    /// finishes (fiber_finished).
     detail::intrusive_list<detail::fiber, detail::registry_tag>& live_fibers() noexcept { return _live; }
-    [[nodiscard]] std::uint64_t live_fiber_count() const noexcept { return _live_count; }
-    void register_fiber(detail::fiber& f) noexcept {
-        _live.push_back(f);
-        ++_live_count;
+    [[nodiscard]] bool has_live_fibers() const noexcept { return !_live.empty(); }
+    /// Counts them (walks the list: for diagnostics).
+    [[nodiscard]] std::size_t live_fiber_count() noexcept {
+        std::size_t n = 0;
+        _live.for_each([&](detail::fiber&) { ++n; });
+        return n;
     }
-    void unregister_fiber(detail::fiber& f) noexcept {
-        static_cast<detail::list_hook<detail::registry_tag>&>(f).unlink();
-        --_live_count;
-    }
+    void register_fiber(detail::fiber& f) noexcept { _live.push_back(f); }
 
-    /// Increments twice per resumed fiber (odd while it runs). Read by the stall detector.
+    /// Incremented at the start and end of each run() that resumes fibers (odd meanwhile). Read by the stall
+    /// detector.
     [[nodiscard]] const std::atomic<std::uint64_t>& progress() const noexcept { return _progress; }
     [[nodiscard]] std::uint64_t tasks_run() const noexcept { return _tasks_run; }
 
@@ -71,7 +73,6 @@ private:
     task_queue* _running = nullptr;
     std::uint64_t _vclock = 0; // virtual runtime of the most recently charged queue
     std::uint64_t _tasks_run = 0;
-    std::uint64_t _live_count = 0;
     detail::intrusive_list<detail::fiber, detail::registry_tag> _live;
     alignas(64) std::atomic<std::uint64_t> _progress{0};
 };
@@ -85,5 +86,9 @@ task_queue& create_task_queue(task_queue_config config);
 
 /// The queue of the running fiber (or the shard's default queue outside fibers). \shard_local
 task_queue& current_task_queue();
+
+/// The queue of this shard named `name` (queues from the engine config are created on every shard), or null.
+/// \shard_local
+task_queue* find_task_queue(std::string_view name);
 
 } // namespace percore

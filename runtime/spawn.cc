@@ -14,25 +14,12 @@ void throw_aborted() {
     throw aborted();
 }
 
-void fiber_finished(fiber* f) noexcept {
-    f->_done = true;
-    tl_scheduler->unregister_fiber(*f);
-    if (finish_listener* l = std::exchange(f->_listener, nullptr)) {
-        l->on_finished(*f);
-    }
-    fiber_release(f);
-}
-
-void fiber_release(fiber* f) noexcept {
-    if (--f->_refs == 0) {
-        f->_destroy(f);
-    }
-}
-
 void fiber_abort(fiber* f) noexcept {
-    if (f->_done || f->_abort_requested) {
+    if (f->_done) {
         return;
     }
+    // Not skipped when already requested: an abort that landed while the fiber was setting up a wait (before
+    // its cancel hook existed) is delivered by the next call. The hook is taken, so it runs at most once.
     f->_abort_requested = true;
     if (f->_shield == 0 && f->_cancel.fn != nullptr) {
         cancel_hook hook = std::exchange(f->_cancel, {});
@@ -52,14 +39,8 @@ void report_unobserved_exception(std::exception_ptr e) noexcept {
     }
 }
 
-task_queue& default_spawn_queue() {
-    if (fiber* f = tl_current_fiber) {
-        return *f->_queue;
-    }
-    if (tl_scheduler == nullptr) {
-        throw std::logic_error("percore::spawn called outside a reactor thread");
-    }
-    return tl_scheduler->default_queue();
+void throw_spawn_outside_reactor() {
+    throw std::logic_error("percore::spawn called outside a reactor thread");
 }
 
 } // namespace percore::detail

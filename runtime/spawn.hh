@@ -34,51 +34,43 @@ namespace detail {
 
 void report_unobserved_exception(std::exception_ptr e) noexcept;
 
-/// A fiber whose root is a task<T>; the result stays in the task's promise until the join_handle takes it.
+/// Takes the result out of a finished root task's promise (or rethrows its exception).
 template <typename T>
-class fiber_impl final : public fiber {
-public:
-    explicit fiber_impl(task<T>&& t) noexcept
-        : fiber(&destroy_self)
-        , _task(std::move(t)) {
-        auto h = _task.handle();
-        h.promise()._fiber = this;
-        _resume = h;
+decltype(auto) take_result(task_promise<T>& p) {
+    p._result_observed = true;
+    if constexpr (std::is_void_v<T>) {
+        p.result();
+    } else if constexpr (std::is_reference_v<T>) {
+        return p.result();
+    } else {
+        return T(std::move(p).result());
     }
+}
 
-    static void* operator new(std::size_t size) { return frame_alloc(size); }
-    static void operator delete(void* p, std::size_t size) noexcept { frame_free(p, size); }
-
-    typename task<T>::promise_type& promise() noexcept { return _task.handle().promise(); }
-
-    decltype(auto) take_result() {
-        _result_observed = true;
-        if constexpr (std::is_void_v<T>) {
-            promise().result();
-        } else if constexpr (std::is_reference_v<T>) {
-            return promise().result();
-        } else {
-            return T(std::move(promise()).result());
-        }
+/// The fiber's destroy_fn for a root task<T>: reports an exception nobody retrieved, frees the frame.
+template <typename T>
+void destroy_spawned(fiber* f) noexcept {
+    auto& p = static_cast<task_promise<T>&>(*f);
+    if (p._done && !p._result_observed && p.has_exception()) {
+        report_unobserved_exception(p.exception());
     }
+    std::coroutine_handle<task_promise<T>>::from_promise(p).destroy();
+}
 
-private:
-    static void destroy_self(fiber* f) noexcept {
-        auto* self = static_cast<fiber_impl*>(f);
-        if (self->_done && !self->_result_observed && self->promise().has_exception()) {
-            report_unobserved_exception(self->promise().exception());
-        }
-        delete self;
-    }
-
-    task<T> _task;
-};
+[[noreturn]] void throw_spawn_outside_reactor();
 
 /// The queue a spawn without an explicit queue goes to. \throws std::logic_error outside a reactor thread.
-task_queue& default_spawn_queue();
+inline task_queue& default_spawn_queue() {
+    if (fiber* f = tl_current_fiber) {
+        return *f->_queue;
+    }
+    if (tl_scheduler == nullptr) {
+        throw_spawn_outside_reactor();
+    }
+    return tl_scheduler->default_queue();
+}
 
 inline void start_fiber(fiber* f, task_queue& q) noexcept {
-    f->_queue = &q;
     tl_scheduler->register_fiber(*f);
     q.push(f);
 }
@@ -128,7 +120,7 @@ private:
 template <typename T>
 class join_awaiter {
 public:
-    explicit join_awaiter(fiber_impl<T>* target) noexcept
+    explicit join_awaiter(task_promise<T>* target) noexcept
         : _target(target)
         , _done(target) {}
 
@@ -136,11 +128,11 @@ public:
     bool await_suspend(std::coroutine_handle<> h) noexcept { return _done.await_suspend(h); }
     decltype(auto) await_resume() {
         _done.await_resume();
-        return _target->take_result();
+        return take_result(*_target);
     }
 
 private:
-    fiber_impl<T>* _target;
+    task_promise<T>* _target;
     done_awaiter _done;
 };
 
@@ -165,7 +157,7 @@ template <typename T>
 class [[nodiscard("dropping a join_handle detaches the task; call detach() to say so")]] join_handle {
 public:
     join_handle() noexcept = default;
-    explicit join_handle(detail::fiber_impl<T> * f) noexcept
+    explicit join_handle(detail::task_promise<T> * f) noexcept
         : _f(f) {
     }
     join_handle(join_handle && other) noexcept
@@ -219,14 +211,14 @@ public:
     /// The result of a finished task (or its exception, rethrown). \pre done()
     decltype(auto) result() {
         assert(done());
-        return _f->take_result();
+        return detail::take_result(*_f);
     }
 
     /// The exception a finished task ended with, or null; counts as observing it. \pre done()
     [[nodiscard]] std::exception_ptr exception() const noexcept {
         assert(done());
         _f->_result_observed = true;
-        return _f->promise().exception();
+        return _f->exception();
     }
 
     /// The fiber behind the handle, for the runtime's own use.
@@ -241,16 +233,18 @@ private:
         }
     }
 
-    detail::fiber_impl<T>* _f = nullptr;
+    detail::task_promise<T>* _f = nullptr;
 };
 
 /// Runs `t` as a new fiber in queue `q` of this shard. \shard_local
 template <typename T>
 join_handle<T> spawn(task_queue& q, task<T> t) {
     assert(t.valid() && !t.done());
-    auto* f = new detail::fiber_impl<T>(std::move(t));
-    detail::start_fiber(f, q);
-    return join_handle<T>(f);
+    auto h = t.release();
+    detail::task_promise<T>& p = h.promise();
+    p.init(&q, h, &detail::destroy_spawned<T>);
+    detail::start_fiber(&p, q);
+    return join_handle<T>(&p);
 }
 
 /// Runs `t` as a new fiber in the caller's task queue. \shard_local

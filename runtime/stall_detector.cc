@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <execinfo.h>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <pthread.h>
@@ -53,8 +54,11 @@ public:
         std::unique_lock lock(_mutex);
         _watches.push_back(w);
         if (!_thread.joinable()) {
-            _stop = false;
-            _thread = detail::start_helper_thread([this] { loop(); });
+            // Each thread gets its own stop flag: a thread being stopped by remove() must not be revived by an
+            // add() that slips in before it wakes up (that add starts a fresh thread instead).
+            auto stop = std::make_shared<bool>(false);
+            _stop = stop;
+            _thread = detail::start_helper_thread([this, stop] { loop(*stop); });
         }
         _cv.notify_all();
     }
@@ -65,7 +69,7 @@ public:
             std::unique_lock lock(_mutex);
             std::erase(_watches, w);
             if (_watches.empty() && _thread.joinable()) {
-                _stop = true;
+                *_stop = true;
                 _cv.notify_all();
                 to_join = std::move(_thread);
             }
@@ -83,16 +87,16 @@ public:
 private:
     watchdog() = default;
 
-    void loop() {
+    void loop(const bool& stop) {
         std::unique_lock lock(_mutex);
-        while (!_stop) {
+        while (!stop) {
             duration period = std::chrono::milliseconds(100);
             for (auto* w : _watches) {
                 period =
                     std::min<duration>(period, std::max<duration>(w->_threshold / 4, std::chrono::milliseconds(1)));
             }
             _cv.wait_for(lock, period);
-            if (_stop) {
+            if (stop) {
                 break;
             }
             // Reports are built under the lock (so no watch can be unregistered and freed meanwhile) and handed
@@ -129,7 +133,7 @@ private:
             return std::nullopt;
         }
         if ((p & 1) == 0) {
-            return std::nullopt; // between tasks (idle or polling): nothing holds the shard
+            return std::nullopt; // between passes (idle or polling): nothing holds the shard
         }
         const duration blocked = now - w._since;
         if (blocked < w._threshold * (1u << std::min(w._reports, 20u))) {
@@ -185,8 +189,8 @@ private:
         for (std::size_t i = 0; i < r.backtrace.size(); ++i) {
             text += fmt::format("\n  #{} {}", i, r.backtrace[i]);
         }
-        stall_log.warn("shard {}: a task has held the reactor for {} ms{}", r.shard,
-                       std::chrono::duration_cast<std::chrono::milliseconds>(r.blocked_for).count(),
+        stall_log.warn("shard {}: the reactor has run tasks for {} ms without a break (a task is not yielding){}",
+                       r.shard, std::chrono::duration_cast<std::chrono::milliseconds>(r.blocked_for).count(),
                        text.empty() ? std::string(" (no backtrace)") : "; backtrace:" + text);
     }
 
@@ -195,7 +199,7 @@ private:
     std::vector<detail::stall_watch*> _watches;
     std::function<void(const stall_report&)> _handler;
     std::thread _thread;
-    bool _stop = false;
+    std::shared_ptr<bool> _stop; // the running thread's flag, guarded by _mutex
 };
 
 void install_signal_handler() {

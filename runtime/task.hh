@@ -36,7 +36,8 @@ class task;
 
 namespace detail {
 
-class task_promise_base {
+/// Every task's promise is also the fiber it becomes if spawned (see detail/fiber.hh).
+class task_promise_base : public fiber {
 public:
     struct final_awaiter {
         bool await_ready() const noexcept { return false; }
@@ -47,9 +48,9 @@ public:
             if (p._continuation) {
                 return p._continuation;
             }
-            if (p._fiber != nullptr) {
-                fiber_finished(p._fiber); // may destroy this frame: it is suspended, which makes that legal
-            }
+            // No continuation: this is the root of a spawned fiber. May destroy this frame: it is suspended, which
+            // makes that legal.
+            fiber_finished(&p);
             return std::noop_coroutine();
         }
 
@@ -63,7 +64,6 @@ public:
     static void operator delete(void* p, std::size_t size) noexcept { frame_free(p, size); }
 
     std::coroutine_handle<> _continuation;
-    fiber* _fiber = nullptr; // set when this task is the root of a spawned fiber
 };
 
 template <typename T>
@@ -209,8 +209,10 @@ public:
         return awaiter{{_h}};
     }
 
-    /// The coroutine handle; ownership stays with the task. Used by spawn().
+    /// The coroutine handle; ownership stays with the task.
     [[nodiscard]] handle_type handle() const noexcept { return _h; }
+    /// Gives up ownership of the frame (spawn() hands it to the fiber machinery).
+    [[nodiscard]] handle_type release() noexcept { return std::exchange(_h, {}); }
 
 private:
     struct awaiter_base {

@@ -12,7 +12,7 @@
 /// \endcode
 ///
 /// Invariants
-/// - The run list holds fibers with `_queued` set, each once, linked through `_next_runnable`.
+/// - The run list holds runnable fibers, each once, linked through `_next_runnable`.
 /// - A queue is in the scheduler's active set (`_active`) when its run list is non-empty, and possibly while it
 ///   is being run with an empty list; the scheduler removes it once a run leaves it empty.
 #pragma once
@@ -55,7 +55,6 @@ public:
     /// Appends a runnable fiber. \shard_local
     void push(detail::fiber* f) noexcept {
         f->_next_runnable = nullptr;
-        f->_queued = true;
         if (_tail != nullptr) {
             _tail->_next_runnable = f;
             _tail = f;
@@ -77,7 +76,6 @@ private:
         if (_head == nullptr) {
             _tail = nullptr;
         }
-        f->_queued = false;
         return f;
     }
     void activate() noexcept;

@@ -40,7 +40,7 @@ void timer::arm(time_point at) {
 void timer::arm_periodic(duration period) {
     cancel();
     _period = period;
-    insert(clock_type::now() + period);
+    insert(detail::deadline_after(period));
 }
 
 bool timer::cancel() noexcept {
@@ -54,10 +54,10 @@ bool timer::cancel() noexcept {
 void timer::on_fire(detail::timer_entry* e) noexcept {
     auto* self = static_cast<timer*>(e);
     if (self->_period > duration::zero()) {
-        time_point next = self->_at + self->_period;
-        const time_point now = clock_type::now();
+        time_point next = detail::saturating_add(self->_at, self->_period);
+        const time_point now = detail::fast_now();
         if (next <= now) {
-            next = now + self->_period; // fell behind: skip the missed ticks
+            next = detail::saturating_add(now, self->_period); // fell behind: skip the missed ticks
         }
         self->insert(next);
     }
@@ -101,11 +101,11 @@ void sleep_awaiter::cancel(void* self) noexcept {
 
 detail::sleep_awaiter interval::tick() noexcept {
     const time_point at = _next;
-    _next += _period;
-    const time_point now = clock_type::now();
+    _next = detail::saturating_add(_next, _period);
+    const time_point now = detail::fast_now();
     if (_next <= now) {
         // The consumer fell more than a period behind: realign instead of returning a burst of ready ticks.
-        _next = now + _period;
+        _next = detail::saturating_add(now, _period);
     }
     return detail::sleep_awaiter(at);
 }

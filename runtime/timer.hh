@@ -20,6 +20,7 @@
 #include <functional>
 
 #include "runtime/clock.hh"
+#include "runtime/detail/fast_clock.hh"
 #include "runtime/detail/fiber.hh"
 #include "runtime/detail/timer_wheel.hh"
 
@@ -40,7 +41,7 @@ public:
 
     /// Fires once at `at` (re-arming an armed timer moves it).
     void arm(time_point at);
-    void arm(duration after) { arm(clock_type::now() + after); }
+    void arm(duration after) { arm(detail::deadline_after(after)); }
     /// Fires every `period`, first after one period. When the reactor falls behind, missed ticks are skipped.
     void arm_periodic(duration period);
     /// \return whether the timer was armed.
@@ -95,7 +96,7 @@ private:
 
 /// Suspends the calling task for at least `d`. \shard_local
 [[nodiscard]] inline detail::sleep_awaiter sleep_for(duration d) noexcept {
-    return detail::sleep_awaiter(clock_type::now() + d);
+    return detail::sleep_awaiter(detail::deadline_after(d));
 }
 
 /// A periodic tick to await: the n-th tick completes at start + n * period (missed ticks are skipped, so a slow
@@ -104,7 +105,7 @@ class interval {
 public:
     explicit interval(duration period) noexcept
         : _period(period)
-        , _next(clock_type::now() + period) {}
+        , _next(detail::deadline_after(period)) {}
 
     /// Completes at the next tick.
     [[nodiscard]] detail::sleep_awaiter tick() noexcept;

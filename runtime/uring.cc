@@ -1,8 +1,10 @@
 #include "runtime/uring.hh"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <sys/resource.h>
 
 #include <liburing.h>
@@ -125,7 +127,12 @@ uring::uring(const uring_config& config)
     }
     // Saves an fdget/fdput per io_uring_enter; harmless to skip on kernels without it.
     (void)io_uring_register_ring_fd(_ring.get());
-    probe();
+    try {
+        probe();
+    } catch (...) {
+        io_uring_queue_exit(_ring.get()); // the destructor does not run for a constructor that throws
+        throw;
+    }
 }
 
 uring::~uring() {
@@ -133,16 +140,31 @@ uring::~uring() {
 }
 
 void uring::probe() {
-    io_uring_probe* p = io_uring_get_probe_ring(_ring.get());
-    if (p == nullptr) {
-        return;
+    // io_uring_get_probe_ring() hides why it failed; ask the kernel directly to learn the errno.
+    constexpr unsigned probe_ops = 256;
+    std::unique_ptr<io_uring_probe, void (*)(void*)> p(
+        static_cast<io_uring_probe*>(std::calloc(1, sizeof(io_uring_probe) + probe_ops * sizeof(io_uring_probe_op))),
+        &std::free);
+    if (!p) {
+        throw std::bad_alloc();
+    }
+    const int r = io_uring_register_probe(_ring.get(), p.get(), probe_ops);
+    if (r < 0) {
+        const int error = -r;
+        if (error == EINVAL) {
+            return; // kernel without probing (before 5.6): the required-ops check reports what is missing
+        }
+        throw uring_setup_error(error, "io_uring_register failed with " + errno_name(error) + " (" +
+                                           std::strerror(error) +
+                                           "): io_uring can be set up but not configured; a seccomp filter or "
+                                           "container policy forbids io_uring_register (allow it along with "
+                                           "io_uring_setup and io_uring_enter)");
     }
     for (unsigned op = 0; op <= p->last_op && op < _ops.size(); ++op) {
-        if (io_uring_opcode_supported(p, static_cast<int>(op))) {
+        if (io_uring_opcode_supported(p.get(), static_cast<int>(op))) {
             _ops.set(op);
         }
     }
-    io_uring_free_probe(p);
 }
 
 io_uring_sqe* uring::get_sqe() {
@@ -152,8 +174,8 @@ io_uring_sqe* uring::get_sqe() {
         }
         // Submission queue full: hand the batch to the kernel. EBUSY/EAGAIN mean completions must be reaped first.
         int r = submit();
-        if ((r == -EBUSY || r == -EAGAIN) && !_reaping) {
-            reap(); // not from inside reap(): its CQEs would be dispatched twice
+        if (r == -EBUSY || r == -EAGAIN) {
+            reap(); // the kernel wants completions consumed before it takes more submissions
         }
     }
 }
@@ -178,19 +200,27 @@ int uring::wait(const duration* timeout) {
 }
 
 unsigned uring::reap() noexcept {
-    _reaping = true;
-    unsigned head = 0;
     unsigned n = 0;
-    io_uring_cqe* cqe = nullptr;
-    io_uring_for_each_cqe(_ring.get(), head, cqe) {
-        if (auto* c = reinterpret_cast<detail::io_completion*>(static_cast<std::uintptr_t>(cqe->user_data))) {
-            c->complete(cqe->res, cqe->flags);
+    io_uring* ring = _ring.get();
+    // Each CQE is copied and consumed before its handler runs, so a handler that re-enters reap() (through
+    // get_sqe() on a full ring) sees only newer completions, never this one again. The ring is read directly:
+    // io_uring_peek_cqe() would enter the kernel when completions are pending there, a syscall per reap.
+    for (;;) {
+        const unsigned head = *ring->cq.khead;
+        if (head == io_uring_smp_load_acquire(ring->cq.ktail)) {
+            break;
         }
+        io_uring_cqe* cqe = &ring->cq.cqes[head & ring->cq.ring_mask];
+        const std::uint64_t data = cqe->user_data;
+        const int res = cqe->res;
+        const unsigned flags = cqe->flags;
+        io_uring_cqe_seen(ring, cqe);
         ++n;
+        if (auto* c = reinterpret_cast<detail::io_completion*>(static_cast<std::uintptr_t>(data))) {
+            c->complete(res, flags);
+        }
     }
-    io_uring_cq_advance(_ring.get(), n);
     _completions += n;
-    _reaping = false;
     return n;
 }
 

@@ -106,7 +106,6 @@ private:
     std::bitset<256> _ops;
     std::uint64_t _enters = 0;
     std::uint64_t _completions = 0;
-    bool _reaping = false;
 };
 
 } // namespace percore

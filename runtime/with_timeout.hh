@@ -63,7 +63,7 @@ task<T> with_timeout(time_point deadline, task<T> t) {
 /// \shard_local
 template <typename T>
 task<T> with_timeout(duration timeout, task<T> t) {
-    return with_timeout(clock_type::now() + timeout, std::move(t));
+    return with_timeout(detail::deadline_after(timeout), std::move(t));
 }
 
 } // namespace percore

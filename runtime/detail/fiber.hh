@@ -3,11 +3,12 @@
 ///
 /// Invariants
 /// - A fiber lives on one shard; every field is touched only by that shard's thread.
-/// - A fiber is in at most one place at a time: running, in its task queue's run list (`_queued`), or parked in one
+/// - A fiber is in at most one place at a time: running, in its task queue's run list, or parked in one
 ///   wait (then `_cancel` says how abort() pulls it out). Whoever parks it owns the single wake-up.
 /// - `_resume` is the innermost suspended coroutine of the fiber's task stack; the scheduler resumes it.
-/// - Two references: the running body and the join_handle. The body drops its reference when the root task
-///   finishes; the fiber (and the root task frame with its result) is freed when both are gone.
+/// - The fiber is the root task's promise (one allocation per spawned task). Two references: the running body and
+///   the join_handle. The body drops its reference when the root task finishes; the frame (fiber and result) is
+///   freed when both are gone.
 /// - Abort is sticky: once requested, every suspension point outside an abort_shield raises `aborted`.
 #pragma once
 
@@ -42,27 +43,44 @@ protected:
     ~finish_listener() = default;
 };
 
+/// The scheduling state of a spawned task. It is a base of every task's promise, so a spawned task is one
+/// allocation; the fields are initialised by init() when (and only if) the task is spawned, so tasks that are
+/// merely awaited pay for the space, not for the stores.
 class fiber : public list_hook<registry_tag> {
 public:
     using destroy_fn = void (*)(fiber*) noexcept;
 
-    explicit fiber(destroy_fn destroy) noexcept
-        : _destroy(destroy) {}
+    // Deliberately leaves the fields uninitialised: see init().
+    fiber() noexcept {} // NOLINT(cppcoreguidelines-pro-type-member-init)
     fiber(const fiber&) = delete;
     fiber& operator=(const fiber&) = delete;
 
-    fiber* _next_runnable = nullptr;
-    task_queue* _queue = nullptr;
+    /// Prepares a not-yet-started root task to run as a fiber of `queue`, resuming `start` first.
+    void init(task_queue* queue, std::coroutine_handle<> start, destroy_fn destroy) noexcept {
+        _next_runnable = nullptr;
+        _queue = queue;
+        _resume = start;
+        _cancel = {};
+        _listener = nullptr;
+        _destroy = destroy;
+        _refs = 2;
+        _shield = 0;
+        _done = false;
+        _abort_requested = false;
+        _result_observed = false;
+    }
+
+    fiber* _next_runnable;
+    task_queue* _queue;
     std::coroutine_handle<> _resume;
     cancel_hook _cancel;
-    finish_listener* _listener = nullptr;
+    finish_listener* _listener;
     destroy_fn _destroy;
-    std::uint8_t _refs = 2;
-    std::uint8_t _shield = 0;
-    bool _queued = false;
-    bool _done = false;
-    bool _abort_requested = false;
-    bool _result_observed = false;
+    std::uint8_t _refs;
+    std::uint8_t _shield;
+    bool _done;
+    bool _abort_requested;
+    bool _result_observed;
 
     [[nodiscard]] bool abort_pending() const noexcept { return _abort_requested && _shield == 0; }
 };
@@ -96,11 +114,24 @@ inline fiber* park_current(std::coroutine_handle<> h, cancel_hook hook) noexcept
     return f;
 }
 
-/// Called by the root task's final_suspend: marks the fiber done, notifies its listener, drops a reference.
-void fiber_finished(fiber* f) noexcept;
+/// Drops a reference; the last one destroys the fiber (and its frame).
+inline void fiber_release(fiber* f) noexcept {
+    if (--f->_refs == 0) {
+        f->_destroy(f);
+    }
+}
 
-/// Drops a reference; the last one destroys the fiber.
-void fiber_release(fiber* f) noexcept;
+/// Called by the root task's final_suspend: marks the fiber done, takes it off the live list, notifies its
+/// listener, drops the body's reference.
+inline void fiber_finished(fiber* f) noexcept {
+    f->_done = true;
+    static_cast<list_hook<registry_tag>&>(*f).unlink();
+    if (finish_listener* l = f->_listener) {
+        f->_listener = nullptr;
+        l->on_finished(*f);
+    }
+    fiber_release(f);
+}
 
 /// Requests abort; if the fiber is parked outside a shield, its wait is cancelled now.
 void fiber_abort(fiber* f) noexcept;

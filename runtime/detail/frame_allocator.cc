@@ -34,6 +34,7 @@ void frame_cache_release() noexcept {
         }
         fc.count[c] = 0;
     }
+    fc.cached_bytes = 0;
 }
 
 } // namespace percore::detail

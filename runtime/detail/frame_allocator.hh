@@ -22,13 +22,20 @@ inline constexpr bool frame_cache_enabled = true;
 struct frame_cache {
     static constexpr std::size_t granule = 32;
     static constexpr std::size_t classes = 64; // frames up to 2 KiB are cached
-    static constexpr std::uint32_t max_cached_per_class = 1024;
+    /// Bytes one size class may keep cached (16384 frames of 128 bytes), and all classes together: enough for
+    /// tens of thousands of live tasks to be recycled without touching the heap, with a bound per shard.
+    static constexpr std::size_t max_cached_bytes_per_class = std::size_t{2} << 20;
+    static constexpr std::size_t max_cached_bytes = std::size_t{32} << 20;
+    static constexpr std::uint32_t max_cached(std::size_t size_class) noexcept {
+        return static_cast<std::uint32_t>(max_cached_bytes_per_class / ((size_class + 1) * granule));
+    }
 
     struct block {
         block* next;
     };
     block* free[classes];
     std::uint32_t count[classes];
+    std::size_t cached_bytes;
     bool registered; // thread-exit cleanup installed
     bool torn_down;  // thread is exiting: stop caching
 };
@@ -47,6 +54,7 @@ inline void* frame_alloc(std::size_t size) {
             if (frame_cache::block* b = fc.free[c]) {
                 fc.free[c] = b->next;
                 --fc.count[c];
+                fc.cached_bytes -= (c + 1) * frame_cache::granule;
                 return b;
             }
             return frame_alloc_slow(c);
@@ -59,11 +67,13 @@ inline void frame_free(void* p, std::size_t size) noexcept {
     if constexpr (frame_cache_enabled) {
         const std::size_t c = (size - 1) / frame_cache::granule;
         frame_cache& fc = tl_frame_cache;
-        if (c < frame_cache::classes && fc.count[c] < frame_cache::max_cached_per_class && !fc.torn_down) {
+        if (c < frame_cache::classes && fc.count[c] < frame_cache::max_cached(c) &&
+            fc.cached_bytes < frame_cache::max_cached_bytes && !fc.torn_down) {
             auto* b = static_cast<frame_cache::block*>(p);
             b->next = fc.free[c];
             fc.free[c] = b;
             ++fc.count[c];
+            fc.cached_bytes += (c + 1) * frame_cache::granule;
             return;
         }
     }

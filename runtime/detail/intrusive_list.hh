@@ -59,6 +59,9 @@ public:
 
     static void erase(T& node) noexcept { static_cast<hook&>(node).unlink(); }
 
+    /// Forgets every node without touching it (they are being leaked, e.g. frames of tasks that never finished).
+    void abandon() noexcept { _head._prev = _head._next = &_head; }
+
     /// Moves every node of `other` to the back of this list.
     void splice_back(intrusive_list& other) noexcept {
         if (other.empty()) {

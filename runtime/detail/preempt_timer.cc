@@ -13,12 +13,12 @@ preempt_timer::preempt_timer(duration slice)
 
 preempt_timer::~preempt_timer() {
     if (_installed) {
-        tl_preempt = {&never_preempt_counter, 0};
+        tl_preempt = {&never_preempt_counter, 0, &never_poll_hint};
     }
 }
 
-void preempt_timer::install() noexcept {
-    tl_preempt = {_ring.cq_tail(), __atomic_load_n(_ring.cq_tail(), __ATOMIC_RELAXED)};
+void preempt_timer::install(const std::atomic<unsigned>& poll_hint) noexcept {
+    tl_preempt = {_ring.cq_tail(), __atomic_load_n(_ring.cq_tail(), __ATOMIC_RELAXED), &poll_hint};
     _installed = true;
 }
 
@@ -29,8 +29,8 @@ void preempt_timer::arm() {
     io_uring_sqe* sqe = _ring.get_sqe();
     io_uring_prep_timeout(sqe, &ts, 0, 0);
     io_uring_sqe_set_data64(sqe, 0);
-    _ring.submit();
-    _armed = true;
+    // Not armed if the kernel refused it: the next pass tries again rather than running without a slice.
+    _armed = _ring.submit() == 1;
 }
 
 void preempt_timer::reset() {

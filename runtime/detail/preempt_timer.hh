@@ -6,6 +6,7 @@
 /// with the value it saw last. One syscall re-arms the timer per expiry (at most one per slice), never per pass.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 
 #include "runtime/clock.hh"
@@ -20,8 +21,8 @@ public:
     preempt_timer& operator=(const preempt_timer&) = delete;
     ~preempt_timer();
 
-    /// Points this thread's need_preempt() at this timer; the destructor undoes it.
-    void install() noexcept;
+    /// Points this thread's need_preempt() at this timer and at `poll_hint`; the destructor undoes it.
+    void install(const std::atomic<unsigned>& poll_hint) noexcept;
 
     /// Called before the scheduler runs: clears a pending preemption and re-arms the timer if it expired (or was
     /// never armed). The timer runs freely, so a slice is at most one period long, sometimes shorter.

@@ -6,12 +6,16 @@ namespace percore::detail {
 
 namespace {
 constexpr std::uint64_t max_span = (std::uint64_t{1} << (timer_wheel::levels * timer_wheel::level_bits)) - 1;
+// Farthest a clamped entry may be placed: one top-level slot short of a full turn, so it never lands in the
+// slot the wheel is in now (which next() would report as due at once, forever).
+constexpr std::uint64_t max_placement = (std::uint64_t{1} << (timer_wheel::levels * timer_wheel::level_bits)) -
+                                        (std::uint64_t{1} << ((timer_wheel::levels - 1) * timer_wheel::level_bits));
 } // namespace
 
 void timer_wheel::place(timer_entry& e) noexcept {
     std::uint64_t when = e._deadline < _elapsed ? _elapsed : e._deadline;
-    if (when - _elapsed > max_span) {
-        when = _elapsed + max_span; // cascades back here until the real deadline is in range
+    if (when - _elapsed > max_placement) {
+        when = _elapsed + max_placement; // cascades back here until the real deadline is in range
     }
     std::uint64_t differing = (when ^ _elapsed) | (slots - 1);
     if (differing > max_span) {
@@ -69,6 +73,19 @@ std::optional<std::uint64_t> timer_wheel::next_expiration() const noexcept {
         return e->deadline;
     }
     return std::nullopt;
+}
+
+void timer_wheel::abandon() noexcept {
+    for (auto& level : _slots) {
+        for (auto& slot : level) {
+            slot.abandon();
+        }
+    }
+    _expired.abandon();
+    for (auto& bits : _occupied) {
+        bits = 0;
+    }
+    _count = 0;
 }
 
 std::size_t timer_wheel::advance(std::uint64_t now) noexcept {

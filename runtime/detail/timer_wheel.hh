@@ -58,6 +58,9 @@ public:
     /// entries inserted for a past deadline fire on the next call. \return entries fired.
     std::size_t advance(std::uint64_t now) noexcept;
 
+    /// Forgets every entry without touching it (entries living in leaked frames).
+    void abandon() noexcept;
+
     [[nodiscard]] bool empty() const noexcept { return _count == 0; }
     [[nodiscard]] std::size_t size() const noexcept { return _count; }
     [[nodiscard]] std::uint64_t elapsed() const noexcept { return _elapsed; }

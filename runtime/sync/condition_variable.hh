@@ -13,6 +13,7 @@
 #include <coroutine>
 
 #include "runtime/clock.hh"
+#include "runtime/detail/fast_clock.hh"
 #include "runtime/detail/timer_wheel.hh"
 #include "runtime/detail/waiter_list.hh"
 #include "runtime/task.hh"
@@ -62,7 +63,7 @@ public:
     [[nodiscard]] wait_awaiter wait() noexcept { return {*this, time_point::max()}; }
     /// \return false when the deadline passed first. \shard_local
     [[nodiscard]] wait_awaiter wait_until(time_point deadline) noexcept { return {*this, deadline}; }
-    [[nodiscard]] wait_awaiter wait_for(duration timeout) noexcept { return {*this, clock_type::now() + timeout}; }
+    [[nodiscard]] wait_awaiter wait_for(duration timeout) noexcept { return {*this, detail::deadline_after(timeout)}; }
 
     /// Parks until `pred()` holds (checked first, and after every wake-up). \shard_local
     template <typename Pred>
@@ -76,7 +77,9 @@ public:
     template <typename Pred>
     task<bool> wait_until(time_point deadline, Pred pred) {
         while (!pred()) {
-            if (!co_await wait_until(deadline)) {
+            // Bound to a variable first: GCC 12 miscompiles co_await inside an if condition (scripts/lint).
+            const bool signalled = co_await wait_until(deadline);
+            if (!signalled) {
                 co_return pred();
             }
         }

@@ -4,6 +4,7 @@
 #include "runtime/preempt.hh"
 #include "runtime/scheduler.hh"
 #include "runtime/spawn.hh"
+#include "runtime/sync/event.hh"
 #include "runtime/timer.hh"
 #include "tests/support/test_runtime.hh"
 
@@ -146,5 +147,28 @@ TEST_SUITE("runtime/scheduler") {
         CHECK_THROWS_AS(create_task_queue({.name = "zero", .shares = 0}), std::invalid_argument);
         CHECK_THROWS_AS(create_task_queue({.name = "huge", .shares = 2'000'000}), std::invalid_argument);
         co_return;
+    }
+
+    RUNTIME_TEST_CASE("a latency queue's preemption request survives the slice timer expiring (review B2)") {
+        // Regression: request_preempt() used to set `seen` one ahead of the timer's tail, so the slice expiring
+        // right after it made need_preempt() false again, and nothing but the end of the run queue ended the pass.
+        task_queue& urgent = create_task_queue({.name = "urgent-b2", .latency_sensitive = true});
+        event go;
+        bool urgent_ran = false;
+        auto waiter = spawn(urgent, [&]() -> task<> {
+            co_await go.wait();
+            urgent_ran = true;
+        });
+        co_await yield(); // let it park
+        go.set();         // activates the latency queue: request_preempt()
+        const auto spin_until = clock_type::now() + 2ms;
+        while (clock_type::now() < spin_until) { // the 0.5 ms slice expires meanwhile
+        }
+        const auto give_up = clock_type::now() + 2s;
+        while (!urgent_ran && clock_type::now() < give_up) {
+            co_await maybe_yield();
+        }
+        CHECK(urgent_ran);
+        co_await waiter;
     }
 }

@@ -3,10 +3,10 @@
 
 #include "runtime/preempt.hh"
 #include "runtime/spawn.hh"
+#include "runtime/sync/event.hh"
 #include "runtime/timer.hh"
 #include "runtime/when_all.hh"
 #include "runtime/with_timeout.hh"
-#include "runtime/sync/event.hh"
 #include "tests/support/test_runtime.hh"
 
 using namespace percore;
@@ -175,5 +175,30 @@ TEST_SUITE("runtime/timer") {
         h.abort();
         co_await h.wait();
         CHECK(this_reactor().timers().empty());
+    }
+
+    RUNTIME_TEST_CASE("a deadline at time_point::max() waits instead of hanging the wheel (review B1)") {
+        co_await sleep_for(1ms); // the wheel has moved past tick 0
+        auto forever = spawn([]() -> task<> { co_await sleep_until(time_point::max()); });
+        co_await sleep_for(2ms); // the reactor keeps running passes and firing other timers
+        CHECK_FALSE(forever.done());
+        forever.abort();
+        CHECK_THROWS_AS(co_await forever, aborted);
+        CHECK(co_await with_timeout(time_point::max(), slow_value(1ms, 7)) == 7);
+    }
+
+    RUNTIME_TEST_CASE("durations too long for the clock saturate instead of wrapping into the past (review B5)") {
+        auto forever = spawn([]() -> task<> { co_await sleep_for(duration::max()); });
+        co_await sleep_for(5ms);
+        CHECK_FALSE(forever.done());
+        forever.abort();
+        CHECK_THROWS_AS(co_await forever, aborted);
+        CHECK(co_await with_timeout(duration::max(), slow_value(1ms, 3)) == 3);
+        int fired = 0;
+        timer t([&] { ++fired; });
+        t.arm(duration::max());
+        co_await sleep_for(2ms);
+        CHECK(fired == 0);
+        CHECK(t.armed());
     }
 }

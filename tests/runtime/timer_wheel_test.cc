@@ -1,10 +1,10 @@
-#include <doctest/doctest.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <random>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "runtime/detail/timer_wheel.hh"
 
@@ -149,5 +149,20 @@ TEST_SUITE("runtime/timer_wheel") {
         }
         CHECK(w.advance(100'000) == 6);
         CHECK(fired == std::vector<std::uint64_t>{1, 7, 64, 300, 4096, 70'000});
+    }
+
+    TEST_CASE("an entry clamped at the wheel's span, inserted after it advanced, does not loop (review B1)") {
+        timer_wheel w(0);
+        std::vector<std::uint64_t> fired;
+        w.advance(1000);
+        probe far;
+        far._deadline = ~std::uint64_t{0};
+        far.fired_at = &fired;
+        w.insert(far);
+        auto next = w.next_expiration();
+        REQUIRE(next.has_value());
+        CHECK(*next > 1000); // not "due now", which made advance() cascade the entry in place forever
+        CHECK(w.advance(1'000'000) == 0);
+        w.remove(far);
     }
 }

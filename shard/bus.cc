@@ -1,0 +1,257 @@
+#include "shard/bus.hh"
+
+#include <algorithm>
+#include <cassert>
+
+#include <boost/lockfree/spsc_queue.hpp>
+
+namespace percore {
+
+struct bus::rings {
+    // Padding between the two keeps the request and completion rings off each other's cache lines.
+    boost::lockfree::spsc_queue<detail::bus_item*, boost::lockfree::capacity<ring_capacity>> requests;
+    alignas(64) boost::lockfree::spsc_queue<detail::bus_item*, boost::lockfree::capacity<ring_capacity>> completions;
+};
+
+bus::bus(unsigned shards, unsigned max_in_flight)
+    : _shards(shards)
+    , _max_in_flight(max_in_flight)
+    , _reactors(shards, nullptr) {
+    _rings.resize(static_cast<std::size_t>(shards) * shards);
+    for (unsigned from = 0; from < shards; ++from) {
+        for (unsigned to = 0; to < shards; ++to) {
+            if (from != to) {
+                _rings[from * shards + to] = std::make_unique<rings>();
+            }
+        }
+    }
+}
+
+bus::~bus() = default;
+
+bool bus::notify(unsigned shard) noexcept {
+    reactor& r = *_reactors[shard];
+    r.request_poll(); // cuts a busy peer's slice short so it polls soon
+    r.notify_barrier();
+    return r.wake(); // only if it announced sleep
+}
+
+std::unique_ptr<shard_bus> bus::attach(unsigned id, reactor& r) {
+    _reactors[id] = &r;
+    return std::make_unique<shard_bus>(*this, id, r);
+}
+
+void shard_bus::pending_list::push(detail::bus_item* item) noexcept {
+    item->_next = nullptr;
+    if (tail != nullptr) {
+        tail->_next = item;
+    } else {
+        head = item;
+    }
+    tail = item;
+    ++count;
+}
+
+shard_bus::shard_bus(bus& b, unsigned id, reactor& r)
+    : _bus(b)
+    , _id(id)
+    , _reactor(r)
+    , _out(b.shards())
+    , _back(b.shards()) {
+    _slots.reserve(b.shards());
+    for (unsigned t = 0; t < b.shards(); ++t) {
+        _slots.push_back(std::make_unique<semaphore>(b.max_in_flight()));
+    }
+    _touched.reserve(b.shards());
+    tl_local = this;
+    r.add_poller(*this);
+}
+
+shard_bus::~shard_bus() {
+    _reactor.remove_poller(*this);
+    tl_local = nullptr;
+    assert(_outstanding == 0 && !has_pending());
+}
+
+void shard_bus::send(unsigned target, detail::bus_item* item) noexcept {
+    item->_source = _id;
+    item->_target = target;
+    ++_outstanding;
+    ++_stats.sent;
+    pending_list& p = _out[target];
+    p.push(item);
+    if (p.count >= bus::flush_batch) {
+        flush_one(p, false, target);
+        notify_touched();
+    }
+}
+
+void shard_bus::respond(detail::bus_item* item) noexcept {
+    ++_stats.processed;
+    _back[item->_source].push(item);
+}
+
+bool shard_bus::flush_one(pending_list& pending, bool completions, unsigned peer) {
+    if (pending.count == 0) {
+        return false;
+    }
+    auto& rings = _bus.between(_id, peer);
+    auto& ring = completions ? rings.completions : rings.requests;
+    bool pushed_any = false;
+    while (pending.head != nullptr) {
+        detail::bus_item* batch[bus::ring_capacity];
+        std::size_t n = 0;
+        detail::bus_item* rest = pending.head;
+        for (; rest != nullptr && n < bus::ring_capacity; rest = rest->_next) {
+            batch[n++] = rest;
+        }
+        // `rest` was read before the push: once pushed, an item belongs to the peer, which reuses its link.
+        const std::size_t pushed = ring.push(batch, n);
+        if (pushed == 0) {
+            break; // ring full: the rest waits for the next flush
+        }
+        pushed_any = true;
+        pending.count -= static_cast<std::uint32_t>(pushed);
+        pending.head = pushed < n ? batch[pushed] : rest;
+        if (pending.head == nullptr) {
+            pending.tail = nullptr;
+        }
+        if (pushed < n) {
+            break;
+        }
+    }
+    if (pushed_any && std::find(_touched.begin(), _touched.end(), peer) == _touched.end()) {
+        _touched.push_back(peer);
+    }
+    return pushed_any;
+}
+
+void shard_bus::notify_touched() noexcept {
+    if (_touched.empty()) {
+        return;
+    }
+    ++_stats.flushes;
+    for (unsigned peer : _touched) {
+        _stats.wakeups += _bus.notify(peer) ? 1 : 0;
+    }
+    _touched.clear();
+}
+
+bool shard_bus::flush() {
+    bool any = false;
+    for (unsigned peer = 0; peer < _out.size(); ++peer) {
+        if (peer == _id) {
+            continue;
+        }
+        any |= flush_one(_back[peer], true, peer);
+        any |= flush_one(_out[peer], false, peer);
+    }
+    notify_touched();
+    return any;
+}
+
+bool shard_bus::drain_completions() {
+    bool any = false;
+    detail::bus_item* batch[64];
+    for (unsigned peer = 0; peer < _out.size(); ++peer) {
+        if (peer == _id) {
+            continue;
+        }
+        auto& ring = _bus.between(peer, _id).completions;
+        while (std::size_t n = ring.pop(batch, 64)) {
+            any = true;
+            for (std::size_t i = 0; i < n; ++i) {
+                detail::bus_item* item = batch[i];
+                --_outstanding;
+                ++_stats.completed;
+                if (item->_holds_slot) {
+                    _slots[item->_target]->signal(1);
+                }
+                item->complete(); // may free the item
+            }
+        }
+    }
+    return any;
+}
+
+bool shard_bus::drain_requests() {
+    bool any = false;
+    detail::bus_item* batch[64];
+    for (unsigned peer = 0; peer < _out.size(); ++peer) {
+        if (peer == _id) {
+            continue;
+        }
+        auto& ring = _bus.between(peer, _id).requests;
+        while (std::size_t n = ring.pop(batch, 64)) {
+            any = true;
+            for (std::size_t i = 0; i < n; ++i) {
+                batch[i]->process();
+            }
+        }
+    }
+    return any;
+}
+
+bool shard_bus::poll() {
+    bool did = drain_completions();
+    did |= drain_requests();
+    did |= flush();
+    return did;
+}
+
+bool shard_bus::has_incoming() const noexcept {
+    for (unsigned peer = 0; peer < _out.size(); ++peer) {
+        if (peer == _id) {
+            continue;
+        }
+        auto& r = _bus.between(peer, _id);
+        if (r.requests.read_available() != 0 || r.completions.read_available() != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool shard_bus::has_pending() const noexcept {
+    for (unsigned peer = 0; peer < _out.size(); ++peer) {
+        if (_out[peer].count != 0 || _back[peer].count != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool shard_bus::try_enter_sleep() {
+    flush();
+    // Leftovers in a full ring: stay awake until the peer drains it (it is awake: it was just notified).
+    if (has_pending() || has_incoming()) {
+        return false;
+    }
+    // Shutdown: the last shard to turn quiet wakes the others after its count; we publish `sleeping` before
+    // this load, so either it sees us asleep or we see the full count here.
+    return !(_counted_quiet && _bus._quiet_shards.load(std::memory_order_seq_cst) == _bus._shards);
+}
+
+bool shard_bus::quiescent() {
+    // During shutdown every shard keeps serving requests until all are quiet at once: then no request can be in
+    // flight (its sender would not be quiet) and no task can make one (no shard has any left).
+    const bool quiet = _outstanding == 0 && !has_pending() && !has_incoming();
+    if (quiet != _counted_quiet) {
+        _counted_quiet = quiet;
+        if (quiet) {
+            const unsigned now = _bus._quiet_shards.fetch_add(1, std::memory_order_acq_rel) + 1;
+            if (now == _bus._shards) {
+                for (unsigned peer = 0; peer < _bus._shards; ++peer) {
+                    if (peer != _id) {
+                        _bus.notify(peer);
+                    }
+                }
+            }
+        } else {
+            _bus._quiet_shards.fetch_sub(1, std::memory_order_acq_rel);
+        }
+    }
+    return quiet && _bus._quiet_shards.load(std::memory_order_acquire) == _bus._shards;
+}
+
+} // namespace percore

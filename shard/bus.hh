@@ -1,0 +1,159 @@
+/// \file
+/// \brief The cross-shard message bus: for every ordered pair of shards two Boost.Lockfree SPSC rings, one for
+/// requests and one for their completions. Users go through submit_to.hh; this is the machinery.
+///
+/// Invariants
+/// - An item is allocated on its source shard and freed there: it travels source -> target on the request ring
+///   and target -> source on the completion ring, and is only touched by one shard at a time.
+/// - Per (source, target) pair, requests are processed in the order they were sent.
+/// - Senders batch: items wait in a per-target pending list and are pushed at the end of the reactor pass (or as
+///   soon as 16 are waiting). A full ring never blocks or drops: leftovers stay pending for the next flush, and a
+///   shard with leftovers does not sleep.
+/// - In-flight requests per pair are bounded by a semaphore (`max_in_flight`): submit_to waits for a slot, which is
+///   the backpressure, and which keeps two shards flooding each other from deadlocking on full rings.
+/// - After pushing, a sender asks the target to poll soon (its poll hint, which also cuts a busy target's time
+///   slice short) and wakes it only if it announced sleep (store, barrier, check: see runtime/detail/fence.hh).
+/// - Counters touched by other shards live on their own cache lines.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "runtime/poller.hh"
+#include "runtime/reactor.hh"
+#include "runtime/sync/semaphore.hh"
+
+namespace percore {
+
+namespace detail {
+
+/// One unit of cross-shard work.
+class bus_item {
+public:
+    bus_item() = default;
+    bus_item(const bus_item&) = delete;
+    bus_item& operator=(const bus_item&) = delete;
+    virtual ~bus_item() = default;
+
+    /// On the target shard: do the work, then call `shard_bus::local().respond(this)` (now, or later from a task).
+    virtual void process() noexcept = 0;
+    /// Back on the source shard: deliver the result. May delete the item.
+    virtual void complete() noexcept = 0;
+
+    static void* operator new(std::size_t size) { return frame_alloc(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { frame_free(p, size); }
+
+    bus_item* _next = nullptr; // link in one pending list at a time
+    unsigned _source = 0;
+    unsigned _target = 0;
+    bool _holds_slot = false; // took an in-flight unit of the (source, target) semaphore
+};
+
+} // namespace detail
+
+class bus;
+
+/// One shard's end of the bus; the poller its reactor runs every pass.
+class shard_bus final : public poller {
+public:
+    shard_bus(bus& b, unsigned id, reactor& r);
+    shard_bus(const shard_bus&) = delete;
+    shard_bus& operator=(const shard_bus&) = delete;
+    ~shard_bus() override;
+
+    /// The endpoint of the calling shard. \pre an engine runs on this thread
+    static shard_bus& local() noexcept { return *tl_local; }
+    static shard_bus* try_local() noexcept { return tl_local; }
+
+    [[nodiscard]] unsigned id() const noexcept { return _id; }
+    [[nodiscard]] unsigned shards() const noexcept { return static_cast<unsigned>(_out.size()); }
+
+    /// Waits for an in-flight slot toward `target` (backpressure). \shard_local
+    [[nodiscard]] semaphore::wait_awaiter reserve(unsigned target) noexcept { return _slots[target]->wait(1); }
+
+    /// Queues a request; the item must hold a slot from reserve() unless it is a one-way message. \shard_local
+    void send(unsigned target, detail::bus_item* item) noexcept;
+
+    /// Queues the completion of a processed request back to its source. \shard_local
+    void respond(detail::bus_item* item) noexcept;
+
+    // poller
+    bool poll() override;
+    bool try_enter_sleep() override;
+    bool quiescent() override;
+
+    struct stats {
+        std::uint64_t sent = 0;
+        std::uint64_t processed = 0;
+        std::uint64_t completed = 0;
+        std::uint64_t flushes = 0;
+        std::uint64_t wakeups = 0;
+    };
+    [[nodiscard]] const stats& counters() const noexcept { return _stats; }
+
+private:
+    struct pending_list {
+        detail::bus_item* head = nullptr;
+        detail::bus_item* tail = nullptr;
+        std::uint32_t count = 0;
+        void push(detail::bus_item* item) noexcept;
+    };
+
+    bool drain_completions();
+    bool drain_requests();
+    bool flush();
+    void notify_touched() noexcept;
+    bool flush_one(pending_list& pending, bool completions, unsigned peer);
+    [[nodiscard]] bool has_incoming() const noexcept;
+    [[nodiscard]] bool has_pending() const noexcept;
+
+    static inline constinit thread_local shard_bus* tl_local = nullptr;
+
+    bus& _bus;
+    unsigned _id;
+    reactor& _reactor;
+    std::vector<pending_list> _out;  // requests, by target
+    std::vector<pending_list> _back; // completions, by source
+    std::vector<std::unique_ptr<semaphore>> _slots;
+    std::vector<unsigned> _touched; // peers pushed to in the current flush
+    std::uint64_t _outstanding = 0; // requests sent whose completion has not come back
+    bool _counted_quiet = false;
+    stats _stats;
+};
+
+/// The queues between all shards of an engine, plus the shutdown rendezvous. Created before the shards start and
+/// destroyed after they all stopped.
+class bus {
+public:
+    static constexpr std::size_t ring_capacity = 128;
+    static constexpr std::uint32_t flush_batch = 16;
+
+    bus(unsigned shards, unsigned max_in_flight);
+    bus(const bus&) = delete;
+    bus& operator=(const bus&) = delete;
+    ~bus();
+
+    [[nodiscard]] unsigned shards() const noexcept { return _shards; }
+    [[nodiscard]] unsigned max_in_flight() const noexcept { return _max_in_flight; }
+
+    /// Registers shard `id`'s reactor; call on that shard's thread, before any shard sends. \return its endpoint.
+    std::unique_ptr<shard_bus> attach(unsigned id, reactor& r);
+
+private:
+    friend class shard_bus;
+    struct rings;
+
+    rings& between(unsigned from, unsigned to) noexcept { return *_rings[from * _shards + to]; }
+    /// After pushing to `shard`'s rings: ask it to poll, and wake it if it sleeps. \return whether it slept.
+    bool notify(unsigned shard) noexcept;
+
+    unsigned _shards;
+    unsigned _max_in_flight;
+    std::vector<std::unique_ptr<rings>> _rings;
+    std::vector<reactor*> _reactors;
+    alignas(64) std::atomic<unsigned> _quiet_shards{0};
+};
+
+} // namespace percore

@@ -1,0 +1,247 @@
+/// \file
+/// \brief Explicit cross-shard work: `submit_to`, `invoke_on_all`, `invoke_on_others`, `map_reduce`, `post_to`.
+///
+/// \code
+/// int n = co_await percore::submit_to(1, [] { return local_counter(); });          // a value...
+/// auto v = co_await percore::submit_to(2, [k] { return store().get(k); });          // ...or a task
+/// co_await percore::invoke_on_all([] { reset_stats(); });
+/// long total = co_await percore::map_reduce([] { return local_count(); }, std::plus<long>(), 0L);
+/// \endcode
+///
+/// `fn` is moved into a message, runs on the target shard (a returned task runs there as its own fiber), and its
+/// result or exception comes back to the awaiting task on its own shard. Submitting to the calling shard runs `fn`
+/// directly. When `max_in_flight` messages toward a shard await their replies, submit_to waits (backpressure).
+/// Aborting the waiting task resumes it at once with `aborted`; the message still runs on the target and its
+/// result is dropped when it comes back.
+///
+/// \warning `fn`'s captures travel to another core: capture values, or pointers to data owned by the target
+/// shard, never references to the caller's locals that the target would use after the caller moved on.
+#pragma once
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "runtime/spawn.hh"
+#include "runtime/task.hh"
+#include "runtime/when_all.hh"
+#include "shard/bus.hh"
+#include "shard/shard_id.hh"
+
+namespace percore {
+
+namespace detail {
+
+template <typename T>
+struct unwrap_task {
+    using type = T;
+};
+template <typename T>
+struct unwrap_task<task<T>> {
+    using type = T;
+};
+
+/// What submit_to(shard, fn) yields: R for fn returning R or task<R>.
+template <typename F>
+using submit_result_t = typename unwrap_task<std::invoke_result_t<F&>>::type;
+
+template <typename F>
+task<submit_result_t<F>> invoke_here(F& fn) {
+    if constexpr (is_task<std::invoke_result_t<F&>>::value) {
+        co_return co_await fn();
+    } else {
+        co_return fn();
+    }
+}
+
+/// A request whose reply resumes a waiting task. Abandoned (and freed on arrival) if that task is aborted.
+template <typename F>
+class submit_item final : public bus_item {
+public:
+    using result_type = submit_result_t<F>;
+
+    explicit submit_item(F&& fn)
+        : _fn(std::move(fn)) {}
+
+    void process() noexcept override {
+        if constexpr (is_task<std::invoke_result_t<F&>>::value) {
+            spawn(run_async(this)).detach();
+        } else {
+            run_sync();
+            shard_bus::local().respond(this);
+        }
+    }
+
+    void complete() noexcept override {
+        if (_abandoned) {
+            delete this;
+        } else {
+            wake(_waiter);
+        }
+    }
+
+    /// Parks the caller until the reply arrives.
+    class reply_awaiter {
+    public:
+        explicit reply_awaiter(submit_item* item) noexcept
+            : _item(item) {}
+        bool await_ready() const noexcept { return false; }
+        bool await_suspend(std::coroutine_handle<> h) noexcept {
+            _item->_waiter = park_current(h, {&cancel, this});
+            return true;
+        }
+        result_type await_resume() {
+            if (_cancelled) {
+                throw_aborted();
+            }
+            // The item came back: free it whatever happens next.
+            std::unique_ptr<submit_item> owned(_item);
+            if (owned->_error) {
+                std::rethrow_exception(owned->_error);
+            }
+            if constexpr (!std::is_void_v<result_type>) {
+                return std::move(*owned->_result);
+            }
+        }
+
+    private:
+        static void cancel(void* p) noexcept {
+            auto* self = static_cast<reply_awaiter*>(p);
+            self->_item->_abandoned = true; // the bus frees it when it comes back
+            self->_cancelled = true;
+            wake(self->_item->_waiter);
+        }
+        submit_item* _item;
+        bool _cancelled = false;
+    };
+
+private:
+    void run_sync() noexcept {
+        try {
+            if constexpr (std::is_void_v<result_type>) {
+                _fn();
+            } else {
+                _result.emplace(_fn());
+            }
+        } catch (...) {
+            _error = std::current_exception();
+        }
+    }
+
+    static task<> run_async(submit_item* self) {
+        try {
+            if constexpr (std::is_void_v<result_type>) {
+                co_await self->_fn();
+            } else {
+                self->_result.emplace(co_await self->_fn());
+            }
+        } catch (...) {
+            self->_error = std::current_exception();
+        }
+        shard_bus::local().respond(self);
+    }
+
+    F _fn;
+    std::conditional_t<std::is_void_v<result_type>, bool, std::optional<result_type>> _result{};
+    std::exception_ptr _error;
+    fiber* _waiter = nullptr;
+    bool _abandoned = false;
+};
+
+/// A one-way message: runs `fn` on the target, comes back only to be freed.
+template <typename F>
+class post_item final : public bus_item {
+public:
+    explicit post_item(F&& fn)
+        : _fn(std::move(fn)) {}
+    void process() noexcept override {
+        try {
+            _fn();
+        } catch (...) {
+            report_unobserved_exception(std::current_exception());
+        }
+        shard_bus::local().respond(this);
+    }
+    void complete() noexcept override { delete this; }
+
+private:
+    F _fn;
+};
+
+} // namespace detail
+
+/// Runs `fn()` on shard `shard` and yields its result (fn may return a value or a task). \shard_local
+template <typename F>
+task<detail::submit_result_t<F>> submit_to(unsigned shard, F fn) {
+    if (shard == this_shard_id() || shard_bus::try_local() == nullptr) {
+        if (shard != this_shard_id()) {
+            throw std::out_of_range("submit_to: shard " + std::to_string(shard) + " does not exist (1 shard)");
+        }
+        co_return co_await detail::invoke_here(fn);
+    }
+    shard_bus& bus = shard_bus::local();
+    if (shard >= bus.shards()) {
+        throw std::out_of_range("submit_to: shard " + std::to_string(shard) + " does not exist (" +
+                                std::to_string(bus.shards()) + " shards)");
+    }
+    co_await bus.reserve(shard);
+    auto* item = new detail::submit_item<F>(std::move(fn));
+    item->_holds_slot = true;
+    bus.send(shard, item);
+    co_return co_await typename detail::submit_item<F>::reply_awaiter(item);
+}
+
+/// Runs `fn()` on shard `shard` without waiting and without a reply; exceptions are logged there. Usable
+/// anywhere on a shard thread (destructors, timer callbacks). Not bounded by max_in_flight. \shard_local
+template <typename F>
+void post_to(unsigned shard, F fn) {
+    if (shard == this_shard_id() || shard_bus::try_local() == nullptr) {
+        fn();
+        return;
+    }
+    shard_bus::local().send(shard, new detail::post_item<F>(std::move(fn)));
+}
+
+/// Runs `fn()` on every shard concurrently (each gets a copy); completes when all did. Rethrows the first
+/// exception (in shard order) after all finished. \shard_local
+template <typename F>
+task<> invoke_on_all(F fn) {
+    std::vector<task<detail::submit_result_t<F>>> calls;
+    for (unsigned s = 0; s < shard_count(); ++s) {
+        calls.push_back(submit_to(s, fn));
+    }
+    co_await when_all(std::move(calls));
+}
+
+/// Like invoke_on_all, but skips the calling shard. \shard_local
+template <typename F>
+task<> invoke_on_others(F fn) {
+    std::vector<task<detail::submit_result_t<F>>> calls;
+    for (unsigned s = 0; s < shard_count(); ++s) {
+        if (s != this_shard_id()) {
+            calls.push_back(submit_to(s, fn));
+        }
+    }
+    co_await when_all(std::move(calls));
+}
+
+/// Runs `mapper()` on every shard concurrently and folds the results in shard order:
+/// `reducer(...reducer(reducer(initial, r0), r1)..., rN-1)`. \shard_local
+template <typename Mapper, typename Reducer, typename T>
+task<T> map_reduce(Mapper mapper, Reducer reducer, T initial) {
+    std::vector<task<detail::submit_result_t<Mapper>>> calls;
+    for (unsigned s = 0; s < shard_count(); ++s) {
+        calls.push_back(submit_to(s, mapper));
+    }
+    auto results = co_await when_all(std::move(calls));
+    T acc = std::move(initial);
+    for (auto& r : results) {
+        acc = reducer(std::move(acc), std::move(r));
+    }
+    co_return acc;
+}
+
+} // namespace percore
