@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "runtime/detail/fiber.hh"
+#include "runtime/detail/outcome.hh"
 #include "runtime/reactor.hh"
 
 namespace percore {
@@ -56,31 +57,12 @@ public:
     explicit blocking_job_impl(F fn)
         : _fn(std::move(fn)) {}
 
-    void execute() noexcept override {
-        try {
-            if constexpr (std::is_void_v<result_type>) {
-                _fn();
-            } else {
-                _result.emplace(_fn());
-            }
-        } catch (...) {
-            _error = std::current_exception();
-        }
-    }
-
-    result_type take() {
-        if (_error) {
-            std::rethrow_exception(_error);
-        }
-        if constexpr (!std::is_void_v<result_type>) {
-            return std::move(*_result);
-        }
-    }
+    void execute() noexcept override { _outcome.capture(_fn); }
+    result_type take() { return _outcome.take(); }
 
 private:
     F _fn;
-    std::conditional_t<std::is_void_v<result_type>, bool, std::optional<result_type>> _result{};
-    std::exception_ptr _error;
+    outcome<result_type> _outcome;
 };
 
 template <typename F>

@@ -8,6 +8,10 @@
 ///
 /// The first task to finish wins, whether it returned or threw (its exception is rethrown). The others are
 /// aborted and awaited before when_any returns, so none outlives the call.
+///
+/// \warning A loser that completed anyway is discarded with its result: if a loser was receiving from a channel
+/// and a value reached it just before the abort, that value is dropped. Do not race a channel receive against
+/// other work with when_any when losing an item matters; receive in one task and signal the others instead.
 #pragma once
 
 #include <cstddef>

@@ -12,12 +12,14 @@ export CXX="${CXX:-clang++}"
 configure_build() {
   local dir="$1"; shift
   local want="$*"
+  local log="${dir%/}.setup.log"
+  mkdir -p "$(dirname "$dir")"
   if [[ -f "$dir/build.ninja" && "$(cat "$dir/.percore-cxx" 2>/dev/null)" == "$CXX" ]]; then
     [[ "$(cat "$dir/.percore-options" 2>/dev/null)" == "$want" ]] && return 0
-    meson setup --reconfigure "$dir" "$@" >/dev/null
+    meson setup --reconfigure "$dir" "$@" >"$log" 2>&1 || { cat "$log" >&2; return 1; }
   else
     rm -rf "$dir"
-    meson setup "$dir" "$@" >/dev/null
+    meson setup "$dir" "$@" >"$log" 2>&1 || { cat "$log" >&2; return 1; }
     echo "$CXX" > "$dir/.percore-cxx"
   fi
   echo "$want" > "$dir/.percore-options"
@@ -26,7 +28,8 @@ configure_build() {
 # build DIR [targets...]
 build() {
   local dir="$1"; shift
-  ninja -C "$dir" -j "$PERCORE_JOBS" "$@" | grep -v '^ninja: \(Entering\|no work\)' | grep -v '^\[' || true
+  ninja -C "$dir" -j "$PERCORE_JOBS" "$@" 2>&1 | grep -v '^ninja: \(Entering\|no work\)' | grep -v '^\[' \
+    | grep -v '^\(Configuring\|Dependency\|Compiler for\|Found\|Build targets\|Message\|Cleaning\)' || true
   # ninja's exit status, not grep's
   return "${PIPESTATUS[0]}"
 }

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/detail/outcome.hh"
 #include "runtime/spawn.hh"
 #include "runtime/task.hh"
 #include "runtime/when_all.hh"
@@ -99,12 +100,7 @@ public:
             }
             // The item came back: free it whatever happens next.
             std::unique_ptr<submit_item> owned(_item);
-            if (owned->_error) {
-                std::rethrow_exception(owned->_error);
-            }
-            if constexpr (!std::is_void_v<result_type>) {
-                return std::move(*owned->_result);
-            }
+            return owned->_outcome.take();
         }
 
     private:
@@ -119,34 +115,23 @@ public:
     };
 
 private:
-    void run_sync() noexcept {
-        try {
-            if constexpr (std::is_void_v<result_type>) {
-                _fn();
-            } else {
-                _result.emplace(_fn());
-            }
-        } catch (...) {
-            _error = std::current_exception();
-        }
-    }
+    void run_sync() noexcept { _outcome.capture(_fn); }
 
     static task<> run_async(submit_item* self) {
         try {
             if constexpr (std::is_void_v<result_type>) {
                 co_await self->_fn();
             } else {
-                self->_result.emplace(co_await self->_fn());
+                self->_outcome.set_value(co_await self->_fn());
             }
         } catch (...) {
-            self->_error = std::current_exception();
+            self->_outcome.set_exception(std::current_exception());
         }
         shard_bus::local().respond(self);
     }
 
     F _fn;
-    std::conditional_t<std::is_void_v<result_type>, bool, std::optional<result_type>> _result{};
-    std::exception_ptr _error;
+    outcome<result_type> _outcome;
     fiber* _waiter = nullptr;
     bool _abandoned = false;
 };

@@ -18,6 +18,7 @@
 #include "runtime/when_any.hh"
 #include "runtime/with_timeout.hh"
 #include "tests/support/counted.hh"
+#include "tests/support/set_on_exit.hh"
 #include "tests/support/test_runtime.hh"
 
 using namespace percore;
@@ -26,15 +27,7 @@ using percore::test::counted;
 
 namespace {
 
-/// Sets a flag when the frame holding it is destroyed: proves a task has unwound.
-struct set_on_exit {
-    bool& flag;
-    explicit set_on_exit(bool& f) noexcept
-        : flag(f) {}
-    set_on_exit(const set_on_exit&) = delete;
-    set_on_exit& operator=(const set_on_exit&) = delete;
-    ~set_on_exit() { flag = true; }
-};
+using percore::test::set_on_exit;
 
 template <typename T>
 task<T> value_after(duration d, T v) {

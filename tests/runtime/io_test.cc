@@ -19,6 +19,7 @@
 #include "runtime/timer.hh"
 #include "runtime/uring.hh"
 #include "runtime/when_all.hh"
+#include "tests/support/set_on_exit.hh"
 #include "tests/support/test_runtime.hh"
 
 using namespace percore;
@@ -124,15 +125,7 @@ std::string_view as_view(const char* buf, int n) {
     return n < 0 ? std::string_view() : std::string_view(buf, static_cast<std::size_t>(n));
 }
 
-/// Sets a flag when destroyed: proves a task's frame has unwound.
-struct set_on_exit {
-    bool& flag;
-    explicit set_on_exit(bool& f) noexcept
-        : flag(f) {}
-    set_on_exit(const set_on_exit&) = delete;
-    set_on_exit& operator=(const set_on_exit&) = delete;
-    ~set_on_exit() { flag = true; }
-};
+using percore::test::set_on_exit;
 
 } // namespace
 

@@ -10,6 +10,7 @@
 #include "runtime/sync/event.hh"
 #include "runtime/timer.hh"
 #include "tests/support/child_process.hh"
+#include "tests/support/set_on_exit.hh"
 #include "tests/support/test_runtime.hh"
 
 using namespace percore;
@@ -17,15 +18,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Sets a flag when destroyed: proves a task's frame has unwound.
-struct set_on_exit {
-    bool& flag;
-    explicit set_on_exit(bool& f) noexcept
-        : flag(f) {}
-    set_on_exit(const set_on_exit&) = delete;
-    set_on_exit& operator=(const set_on_exit&) = delete;
-    ~set_on_exit() { flag = true; }
-};
+using percore::test::set_on_exit;
 
 bool blocked(int signo) {
     sigset_t mask;
