@@ -4,6 +4,8 @@
 // std::deques. A plain program rather than Google Benchmark: percentiles need every sample.
 //
 //   bus_bench percore|mutex|all [--busy=N] [--idle=N] [--messages=N] [--slice-ns=N] [--gap-us=N]
+//             [--quota-us=N] [--idle-poll-us=N] [--yield-every=N] [--phases=busy,idle,post,submit]
+//             [--dump=PREFIX]   (raw round-trip samples to PREFIX<figure>.txt)
 //
 // One round of one side (or both) per run; prints one line per figure on stdout,
 //
@@ -19,14 +21,21 @@
 //   idle poll window) before each sample, so shard 1 is asleep in io_uring_enter every time and the message has
 //   to wake it; shard 0 too may fall asleep if the reply takes longer than its own poll window.
 // - throughput (bus_throughput_mps): shard 0 posts --messages one-way messages (post_to) to shard 1, yielding
-//   every 1000 so its reactor passes flush them; shard 1 counts them. Time until a submit_to sent behind them (FIFO
-//   per pair) comes back with the full count. Millions of messages per second, one direction, one pair.
-//   bus_submit_throughput_mps is the same for submit_to round trips with 128 in flight (extra, no goal).
+//   every --yield-every (1000) so its reactor passes flush them and take back the completed ones; shard 1 counts them.
+//   Time until a submit_to sent behind them (FIFO per pair) comes back with the full count. Millions of messages per
+//   second, one direction, one pair. bus_submit_throughput_mps is the same for submit_to round trips with 128 in flight
+//   (extra, no goal).
 // - baseline (mutex_*): the client thread (CPU 0) pushes to a request queue and waits for the reply the way an idle
 //   reactor does (polls for 20 us, then sleeps on the reply queue's condition variable). Busy: the server thread
 //   (CPU 1) computes in slices of --slice-ns and looks at the request queue between slices; idle: it sleeps on the
 //   request queue's condition variable. Throughput: one lock, one push and one notify per message, and the
 //   consumer pops one message per lock (a naive queue); mutex_batched_throughput_mps moves 64 per lock.
+// - diagnostics from the shards' counters: bus_busy_target_passes_per_msg (reactor passes of the busy target per
+//   round trip: 1 means it polled once per message), bus_busy_target_work_share (share of the target's time its
+//   own work got meanwhile), bus_idle_wakeups_of_{target,sender}_per_msg (eventfd writes per idle round trip),
+//   bus_idle_target_sleeps_per_msg, bus_throughput_msgs_per_flush (messages per ring push + notification).
+// --quota-us, --idle-poll-us set the reactors' task_quota and idle_poll (and the baseline's polling window);
+// --phases picks measurements; --dump writes the raw round-trip samples.
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -59,7 +68,6 @@
 
 namespace {
 
-using namespace std::chrono_literals;
 using bench_clock = std::chrono::steady_clock;
 using nanos = std::chrono::nanoseconds;
 
@@ -71,6 +79,10 @@ struct options {
     nanos gap{200'000};
     nanos idle_poll{20'000}; // the reactor default; the baseline client polls as long
     long yield_every = 1000;
+    std::optional<nanos> task_quota; // the reactor default unless given
+    std::string phases = "busy,idle,post,submit";
+
+    [[nodiscard]] bool runs(std::string_view phase) const { return phases.find(phase) != std::string::npos; }
 };
 
 constexpr int submit_fibers = 128;
@@ -107,7 +119,21 @@ void result(const char* name, double value, const char* unit) {
     std::printf("RESULT %s %.3f %s\n", name, value, unit);
 }
 
-void print_rtt(const std::string& prefix, const percentiles& p) {
+/// Where raw samples go (--dump=PREFIX: PREFIX<name>.txt, one per line in the order taken), if anywhere.
+std::string g_dump_prefix;
+
+/// Prints the percentiles of `samples` (and dumps them if asked).
+void print_rtt(const std::string& prefix, const std::vector<double>& samples) {
+    if (!g_dump_prefix.empty()) {
+        const std::string path = g_dump_prefix + prefix + ".txt";
+        if (std::FILE* f = std::fopen(path.c_str(), "w")) {
+            for (double v : samples) {
+                std::fprintf(f, "%.0f\n", v);
+            }
+            std::fclose(f);
+        }
+    }
+    const percentiles p = summarize(samples);
     result((prefix + "_p50_ns").c_str(), p.p50, "ns");
     result((prefix + "_p99_ns").c_str(), p.p99, "ns");
     result((prefix + "_p999_ns").c_str(), p.p999, "ns");
@@ -187,7 +213,7 @@ percore::task<> busy_rtt(const options& opt) {
     };
     const std::uint64_t slices = co_await percore::submit_to(1, stop);
     const double elapsed_ns = to_ns(bench_clock::now() - t0);
-    print_rtt("bus_rtt", summarize(std::move(samples)));
+    print_rtt("bus_rtt", samples);
     // Diagnostics: did the target poll once per message (about 1 pass per round trip, plus the ones its own slice
     // timer ended), and what share of its time went to its work meanwhile?
     const double msgs = static_cast<double>(after.bus.processed - before.bus.processed);
@@ -203,7 +229,7 @@ percore::task<> idle_rtt(const options& opt) {
     std::vector<double> samples = co_await round_trips(opt.idle_samples / 20, opt.idle_samples, opt.gap);
     const shard_snapshot after0 = snapshot_here();
     const shard_snapshot after1 = co_await snapshot_of(1);
-    print_rtt("bus_rtt_idle", summarize(std::move(samples)));
+    print_rtt("bus_rtt_idle", samples);
     // Per round trip (warm-up included, plus the two snapshot calls): eventfd writes each way, target sleeps.
     const double msgs = static_cast<double>(after1.bus.processed - before1.bus.processed);
     result("bus_idle_wakeups_of_target_per_msg", static_cast<double>(after0.bus.wakeups - before0.bus.wakeups) / msgs,
@@ -258,7 +284,12 @@ percore::task<double> submit_throughput(long m) {
     co_return static_cast<double>(each * submit_fibers) / s / 1e6;
 }
 
-percore::task<> throughput(const options& opt) {
+percore::task<> submit_throughputs(const options& opt) {
+    (void)co_await submit_throughput(opt.messages / 10);
+    result("bus_submit_throughput_mps", co_await submit_throughput(opt.messages / 2), "Mmsg/s");
+}
+
+percore::task<> post_throughputs(const options& opt) {
     (void)co_await post_throughput(opt.messages / 10, opt.yield_every); // warm-up
     const shard_snapshot before = snapshot_here();
     const double mps = co_await post_throughput(opt.messages, opt.yield_every);
@@ -268,8 +299,6 @@ percore::task<> throughput(const options& opt) {
            static_cast<double>(after.bus.sent - before.bus.sent) /
                static_cast<double>(std::max<std::uint64_t>(1, after.bus.flushes - before.bus.flushes)),
            "msg");
-    (void)co_await submit_throughput(opt.messages / 10);
-    result("bus_submit_throughput_mps", co_await submit_throughput(opt.messages / 2), "Mmsg/s");
 }
 
 percore::task<int> percore_round(const options& opt) {
@@ -277,9 +306,18 @@ percore::task<int> percore_round(const options& opt) {
         std::fprintf(stderr, "bus_bench: expected 2 shards, got %u\n", percore::shard_count());
         co_return 1;
     }
-    co_await busy_rtt(opt);
-    co_await idle_rtt(opt);
-    co_await throughput(opt);
+    if (opt.runs("busy")) {
+        co_await busy_rtt(opt);
+    }
+    if (opt.runs("idle")) {
+        co_await idle_rtt(opt);
+    }
+    if (opt.runs("post")) {
+        co_await post_throughputs(opt);
+    }
+    if (opt.runs("submit")) {
+        co_await submit_throughputs(opt);
+    }
     std::fflush(stdout);
     co_return 0;
 }
@@ -290,6 +328,9 @@ int run_percore(const options& opt) {
     cfg.placement.cpus = percore::cpuset::parse("0-1");
     cfg.reactor.stall_threshold = percore::duration::zero();
     cfg.reactor.idle_poll = opt.idle_poll;
+    if (opt.task_quota) {
+        cfg.reactor.task_quota = *opt.task_quota;
+    }
     return percore::run_engine(cfg, [&opt]() -> percore::task<int> { return percore_round(opt); });
 }
 
@@ -474,13 +515,18 @@ double mutex_throughput(long m, bool batched) {
 }
 
 int run_mutex(const options& opt) {
-    print_rtt("mutex_rtt", summarize(mutex_round_trips(opt, true, opt.busy_samples / 10, opt.busy_samples, {})));
-    print_rtt("mutex_rtt_idle",
-              summarize(mutex_round_trips(opt, false, opt.idle_samples / 20, opt.idle_samples, opt.gap)));
-    (void)mutex_throughput(opt.messages / 10, false);
-    result("mutex_throughput_mps", mutex_throughput(opt.messages, false), "Mmsg/s");
-    (void)mutex_throughput(opt.messages / 10, true);
-    result("mutex_batched_throughput_mps", mutex_throughput(opt.messages, true), "Mmsg/s");
+    if (opt.runs("busy")) {
+        print_rtt("mutex_rtt", mutex_round_trips(opt, true, opt.busy_samples / 10, opt.busy_samples, {}));
+    }
+    if (opt.runs("idle")) {
+        print_rtt("mutex_rtt_idle", mutex_round_trips(opt, false, opt.idle_samples / 20, opt.idle_samples, opt.gap));
+    }
+    if (opt.runs("post")) {
+        (void)mutex_throughput(opt.messages / 10, false);
+        result("mutex_throughput_mps", mutex_throughput(opt.messages, false), "Mmsg/s");
+        (void)mutex_throughput(opt.messages / 10, true);
+        result("mutex_batched_throughput_mps", mutex_throughput(opt.messages, true), "Mmsg/s");
+    }
     std::fflush(stdout);
     return 0;
 }
@@ -512,8 +558,14 @@ int main(int argc, char** argv) {
             const std::string_view arg = argv[i];
             long slice_ns = opt.slice.count();
             long gap_us = opt.gap.count() / 1000;
+            long quota_us = 0;
+            long idle_poll_us = 0;
             if (arg == "percore" || arg == "mutex" || arg == "all") {
                 mode = arg;
+            } else if (arg.starts_with("--phases=")) {
+                opt.phases = arg.substr(9);
+            } else if (arg.starts_with("--dump=")) {
+                g_dump_prefix = arg.substr(7);
             } else if (parse_flag(arg, "--busy", opt.busy_samples) || parse_flag(arg, "--idle", opt.idle_samples) ||
                        parse_flag(arg, "--messages", opt.messages) ||
                        parse_flag(arg, "--yield-every", opt.yield_every)) {
@@ -521,9 +573,15 @@ int main(int argc, char** argv) {
                 opt.slice = nanos(slice_ns);
             } else if (parse_flag(arg, "--gap-us", gap_us)) {
                 opt.gap = nanos(gap_us * 1000);
+            } else if (parse_flag(arg, "--quota-us", quota_us)) {
+                opt.task_quota = nanos(quota_us * 1000);
+            } else if (parse_flag(arg, "--idle-poll-us", idle_poll_us)) {
+                opt.idle_poll = nanos(idle_poll_us * 1000);
             } else {
                 std::fprintf(stderr, "usage: bus_bench [percore|mutex|all] [--busy=N] [--idle=N] [--messages=N] "
-                                     "[--slice-ns=N] [--gap-us=N] [--yield-every=N]\n");
+                                     "[--slice-ns=N] [--gap-us=N] [--quota-us=N] [--idle-poll-us=N] [--yield-every=N] "
+                                     "[--phases=busy,idle,post,submit] "
+                                     "[--dump=PREFIX]\n");
                 return 2;
             }
         }
