@@ -16,6 +16,9 @@ public:
     virtual bool try_enter_sleep() = 0;
     /// Called after waking up.
     virtual void exit_sleep() {}
+    /// True while work is expected shortly (replies to requests this shard sent): an idle reactor then polls for
+    /// `reply_poll` instead of `idle_poll` before it sleeps. \shard_local
+    virtual bool expecting() { return false; }
     /// Asked while the reactor shuts down: false while the poller still has work in flight that other threads
     /// will complete (the reactor keeps running until every poller says true). \shard_local
     virtual bool quiescent() { return true; }

@@ -233,7 +233,7 @@ void reactor::loop(Done done, bool stoppable) {
     auto finished = [&] { return done() || (stoppable && _stop_requested); };
     while (!finished()) {
         ++_passes;
-        _preempt.reset(); // a fresh slice for this pass's tasks
+        _preempt.reset(_sched.has_runnable()); // a fresh slice for this pass's tasks
         _sched.run();
         poll_once();
         if (!_sched.has_runnable() && !finished()) {
@@ -243,8 +243,16 @@ void reactor::loop(Done done, bool stoppable) {
 }
 
 void reactor::idle() {
-    if (_config.idle_poll > duration::zero()) {
-        const time_point until = clock_type::now() + _config.idle_poll;
+    duration window = _config.idle_poll;
+    for (poller* p : _pollers) {
+        if (p->expecting()) {
+            // A reply is on its way (from another shard): waiting for it awake is cheaper than two wake-ups.
+            window = std::max(window, _config.reply_poll);
+            break;
+        }
+    }
+    if (window > duration::zero()) {
+        const time_point until = clock_type::now() + window;
         do {
             if (poll_once() || _sched.has_runnable()) {
                 return;
@@ -273,6 +281,9 @@ void reactor::sleep() {
     for (poller* p : _pollers) {
         p->exit_sleep();
     }
+    // Pollers first: a message from another shard (the usual reason to wake) is already in memory, and answering
+    // it should not wait for the io_uring_enter that poll_once() may need.
+    run_pollers();
     poll_once();
 }
 

@@ -8,8 +8,8 @@
 ///
 /// Each pass: run runnable fibers (until none or the time slice ends) -> re-arm preemption -> submit prepared SQEs
 /// and reap completions in one io_uring_enter -> fire due timers -> run pollers. When nothing is runnable: spin
-/// for `idle_poll` looking at the rings without syscalls, then sleep in io_uring_enter until a completion, the next
-/// timer deadline or a wake() from another thread.
+/// for `idle_poll` (`reply_poll` while a cross-shard reply is expected) looking at the rings without syscalls, then
+/// sleep in io_uring_enter until a completion, the next timer deadline or a wake() from another thread.
 ///
 /// Invariants
 /// - One reactor per thread, created and run on that thread; everything but wake() and post() is shard-local.
@@ -43,6 +43,9 @@ struct reactor_config {
     duration task_quota = std::chrono::microseconds(500);
     /// How long an idle reactor keeps looking for work before it sleeps.
     duration idle_poll = std::chrono::microseconds(20);
+    /// The same while a poller expects work soon (replies to this shard's cross-shard requests): sleeping would
+    /// cost a wake-up on each side of a round trip.
+    duration reply_poll = std::chrono::microseconds(200);
     /// A task holding the shard longer than this is reported with a backtrace; zero disables the detector.
     duration stall_threshold = std::chrono::milliseconds(25);
     /// Shard number shown in log lines.

@@ -5,11 +5,19 @@
 
 #include <boost/lockfree/spsc_queue.hpp>
 
+#include "runtime/spawn.hh"
+
 namespace percore {
+
+namespace detail {
+void report_inline_failure(std::exception_ptr e) noexcept {
+    report_unobserved_exception(std::move(e));
+}
+} // namespace detail
 
 struct bus::rings {
     // Padding between the two keeps the request and completion rings off each other's cache lines.
-    boost::lockfree::spsc_queue<detail::bus_item*, boost::lockfree::capacity<ring_capacity>> requests;
+    boost::lockfree::spsc_queue<detail::bus_slot, boost::lockfree::capacity<ring_capacity>> requests;
     alignas(64) boost::lockfree::spsc_queue<detail::bus_item*, boost::lockfree::capacity<ring_capacity>> completions;
 };
 
@@ -77,11 +85,17 @@ void shard_bus::send(unsigned target, detail::bus_item* item) noexcept {
     item->_source = _id;
     item->_target = target;
     ++_outstanding;
+    detail::bus_slot slot;
+    slot.item = item;
+    enqueue(target, slot);
+}
+
+void shard_bus::enqueue(unsigned target, const detail::bus_slot& slot) noexcept {
     ++_stats.sent;
-    pending_list& p = _out[target];
-    p.push(item);
-    if (p.count >= bus::flush_batch) {
-        flush_one(p, false, target);
+    pending_slots& p = _out[target];
+    p.slots.push_back(slot);
+    if (p.count() >= bus::flush_batch) {
+        flush_requests(target);
         notify_touched();
     }
 }
@@ -91,22 +105,47 @@ void shard_bus::respond(detail::bus_item* item) noexcept {
     _back[item->_source].push(item);
 }
 
-bool shard_bus::flush_one(pending_list& pending, bool completions, unsigned peer) {
+void shard_bus::touch(unsigned peer) {
+    if (std::find(_touched.begin(), _touched.end(), peer) == _touched.end()) {
+        _touched.push_back(peer);
+    }
+}
+
+bool shard_bus::flush_requests(unsigned peer) {
+    pending_slots& p = _out[peer];
+    if (p.count() == 0) {
+        return false;
+    }
+    const std::size_t pushed = _bus.between(_id, peer).requests.push(p.slots.data() + p.head, p.count());
+    if (pushed == 0) {
+        return false; // ring full: the rest waits for the next flush
+    }
+    p.head += pushed;
+    if (p.head == p.slots.size()) {
+        p.slots.clear(); // keeps the capacity: the common case allocates nothing
+        p.head = 0;
+    }
+    touch(peer);
+    return true;
+}
+
+bool shard_bus::flush_completions(unsigned peer) {
+    pending_list& pending = _back[peer];
     if (pending.count == 0) {
         return false;
     }
-    auto& rings = _bus.between(_id, peer);
-    auto& ring = completions ? rings.completions : rings.requests;
+    auto& ring = _bus.between(_id, peer).completions;
     bool pushed_any = false;
     while (pending.head != nullptr) {
         detail::bus_item* batch[bus::ring_capacity];
+        const std::size_t room = std::min<std::size_t>(ring.write_available(), bus::ring_capacity);
         std::size_t n = 0;
         detail::bus_item* rest = pending.head;
-        for (; rest != nullptr && n < bus::ring_capacity; rest = rest->_next) {
+        for (; rest != nullptr && n < room; rest = rest->_next) {
             batch[n++] = rest;
         }
         // `rest` was read before the push: once pushed, an item belongs to the peer, which reuses its link.
-        const std::size_t pushed = ring.push(batch, n);
+        const std::size_t pushed = n == 0 ? 0 : ring.push(batch, n);
         if (pushed == 0) {
             break; // ring full: the rest waits for the next flush
         }
@@ -120,8 +159,8 @@ bool shard_bus::flush_one(pending_list& pending, bool completions, unsigned peer
             break;
         }
     }
-    if (pushed_any && std::find(_touched.begin(), _touched.end(), peer) == _touched.end()) {
-        _touched.push_back(peer);
+    if (pushed_any) {
+        touch(peer);
     }
     return pushed_any;
 }
@@ -143,8 +182,8 @@ bool shard_bus::flush() {
         if (peer == _id) {
             continue;
         }
-        any |= flush_one(_back[peer], true, peer);
-        any |= flush_one(_out[peer], false, peer);
+        any |= flush_completions(peer);
+        any |= flush_requests(peer);
     }
     notify_touched();
     return any;
@@ -176,7 +215,7 @@ bool shard_bus::drain_completions() {
 
 bool shard_bus::drain_requests() {
     bool any = false;
-    detail::bus_item* batch[64];
+    detail::bus_slot batch[64];
     for (unsigned peer = 0; peer < _out.size(); ++peer) {
         if (peer == _id) {
             continue;
@@ -185,7 +224,11 @@ bool shard_bus::drain_requests() {
         while (std::size_t n = ring.pop(batch, 64)) {
             any = true;
             for (std::size_t i = 0; i < n; ++i) {
-                batch[i]->process();
+                if (batch[i].call != nullptr) {
+                    batch[i].call(batch[i]);
+                } else {
+                    batch[i].item->process();
+                }
             }
         }
     }
@@ -214,7 +257,7 @@ bool shard_bus::has_incoming() const noexcept {
 
 bool shard_bus::has_pending() const noexcept {
     for (unsigned peer = 0; peer < _out.size(); ++peer) {
-        if (_out[peer].count != 0 || _back[peer].count != 0) {
+        if (_out[peer].count() != 0 || _back[peer].count != 0) {
             return true;
         }
     }

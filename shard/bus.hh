@@ -4,11 +4,13 @@
 ///
 /// Invariants
 /// - An item is allocated on its source shard and freed there: it travels source -> target on the request ring
-///   and target -> source on the completion ring, and is only touched by one shard at a time.
+///   and target -> source on the completion ring, and is only touched by one shard at a time. Small trivially
+///   copyable one-way closures travel inside the ring slot instead and need neither.
 /// - Per (source, target) pair, requests are processed in the order they were sent.
 /// - Senders batch: items wait in a per-target pending list and are pushed at the end of the reactor pass (or as
-///   soon as 16 are waiting). A full ring never blocks or drops: leftovers stay pending for the next flush, and a
-///   shard with leftovers does not sleep.
+///   soon as 64 are waiting: each push costs the target's poll hint, a full barrier and a look at its sleep flag). A
+///   full ring never blocks or drops: leftovers stay pending for the next flush, and a shard with leftovers does not
+///   sleep.
 /// - In-flight requests per pair are bounded by a semaphore (`max_in_flight`): submit_to waits for a slot, which is
 ///   the backpressure, and which keeps two shards flooding each other from deadlocking on full rings.
 /// - After pushing, a sender asks the target to poll soon (its poll hint, which also cuts a busy target's time
@@ -18,7 +20,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <exception>
 #include <memory>
+#include <new>
+#include <type_traits>
 #include <vector>
 
 #include "runtime/poller.hh"
@@ -51,6 +57,30 @@ public:
     bool _holds_slot = false; // took an in-flight unit of the (source, target) semaphore
 };
 
+/// What a request ring carries: a heap item (request/reply, or a one-way message with a non-trivial closure), or a
+/// small trivially copyable one-way closure stored in the slot itself, which needs no allocation and no return
+/// trip. Both kinds share one ring, so per-pair order holds across them.
+struct bus_slot {
+    using call_fn = void (*)(bus_slot&) noexcept;
+    static constexpr std::size_t inline_capacity = 24;
+
+    call_fn call = nullptr; // null: `item` is a heap item
+    union {
+        bus_item* item;
+        alignas(8) unsigned char payload[inline_capacity];
+    };
+
+    bus_slot() noexcept
+        : item(nullptr) {}
+};
+static_assert(sizeof(bus_slot) == 32, "two slots per cache line");
+
+template <typename F>
+inline constexpr bool fits_in_slot = std::is_trivially_copyable_v<F> && sizeof(F) <= bus_slot::inline_capacity &&
+                                     alignof(F) <= 8;
+
+void report_inline_failure(std::exception_ptr e) noexcept;
+
 } // namespace detail
 
 class bus;
@@ -76,6 +106,24 @@ public:
     /// Queues a request; the item must hold a slot from reserve() unless it is a one-way message. \shard_local
     void send(unsigned target, detail::bus_item* item) noexcept;
 
+    /// Queues a small one-way closure, carried in the ring slot itself. \shard_local
+    template <typename F>
+    requires detail::fits_in_slot<F>
+    void send_inline(unsigned target, F fn) noexcept {
+        detail::bus_slot slot;
+        // The closure is built in the slot; the rings then copy the slot bytewise, which for a trivially copyable
+        // type is a copy of the object.
+        ::new (static_cast<void*>(slot.payload)) F(std::move(fn));
+        slot.call = [](detail::bus_slot& s) noexcept {
+            try {
+                (*std::launder(reinterpret_cast<F*>(s.payload)))();
+            } catch (...) {
+                detail::report_inline_failure(std::current_exception());
+            }
+        };
+        enqueue(target, slot);
+    }
+
     /// Queues the completion of a processed request back to its source. \shard_local
     void respond(detail::bus_item* item) noexcept;
 
@@ -83,6 +131,7 @@ public:
     bool poll() override;
     bool try_enter_sleep() override;
     bool quiescent() override;
+    bool expecting() override { return _outstanding != 0; }
 
     struct stats {
         std::uint64_t sent = 0;
@@ -94,6 +143,7 @@ public:
     [[nodiscard]] const stats& counters() const noexcept { return _stats; }
 
 private:
+    /// Items waiting to go back to their source (intrusive: an item is in one list at a time).
     struct pending_list {
         detail::bus_item* head = nullptr;
         detail::bus_item* tail = nullptr;
@@ -101,11 +151,22 @@ private:
         void push(detail::bus_item* item) noexcept;
     };
 
+    /// Requests waiting for room in a ring, in order: [head, slots.size()).
+    struct pending_slots {
+        std::vector<detail::bus_slot> slots;
+        std::size_t head = 0;
+        [[nodiscard]] std::size_t count() const noexcept { return slots.size() - head; }
+    };
+
+    void enqueue(unsigned target, const detail::bus_slot& slot) noexcept;
+
     bool drain_completions();
     bool drain_requests();
     bool flush();
     void notify_touched() noexcept;
-    bool flush_one(pending_list& pending, bool completions, unsigned peer);
+    bool flush_requests(unsigned peer);
+    bool flush_completions(unsigned peer);
+    void touch(unsigned peer);
     [[nodiscard]] bool has_incoming() const noexcept;
     [[nodiscard]] bool has_pending() const noexcept;
 
@@ -114,7 +175,7 @@ private:
     bus& _bus;
     unsigned _id;
     reactor& _reactor;
-    std::vector<pending_list> _out;  // requests, by target
+    std::vector<pending_slots> _out; // requests, by target
     std::vector<pending_list> _back; // completions, by source
     std::vector<std::unique_ptr<semaphore>> _slots;
     std::vector<unsigned> _touched; // peers pushed to in the current flush
@@ -128,7 +189,7 @@ private:
 class bus {
 public:
     static constexpr std::size_t ring_capacity = 128;
-    static constexpr std::uint32_t flush_batch = 16;
+    static constexpr std::uint32_t flush_batch = 64;
 
     bus(unsigned shards, unsigned max_in_flight);
     bus(const bus&) = delete;

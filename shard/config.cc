@@ -122,6 +122,8 @@ void apply_reactor(std::string_view src, const toml::table& t, engine_config& c)
             c.reactor.task_quota = microseconds(get_integer(src, v, key, 10, 1'000'000));
         } else if (k == "idle_poll_us") {
             c.reactor.idle_poll = microseconds(get_integer(src, v, key, 0, 1'000'000));
+        } else if (k == "reply_poll_us") {
+            c.reactor.reply_poll = microseconds(get_integer(src, v, key, 0, 1'000'000));
         } else if (k == "stall_threshold_ms") {
             c.reactor.stall_threshold = milliseconds(get_integer(src, v, key, 0, 3'600'000));
         } else if (k == "ring_entries") {
@@ -130,7 +132,8 @@ void apply_reactor(std::string_view src, const toml::table& t, engine_config& c)
             c.reactor.ring_mode = at(src, v, key, [&] { return parse_ring_mode(get_string(src, v, key)); });
         } else {
             fail(src, v, key,
-                 "is not a known key (task_quota_us, idle_poll_us, stall_threshold_ms, ring_entries, ring_mode)");
+                 "is not a known key (task_quota_us, idle_poll_us, reply_poll_us, stall_threshold_ms, ring_entries, "
+                 "ring_mode)");
         }
     }
 }
@@ -271,6 +274,7 @@ engine_options::engine_options(CLI::App& app) {
         ->each([this](const std::string&) { _numa_bind_given = true; });
     app.add_option("--task-quota-us", _task_quota_us, "scheduler time slice in microseconds (default 500)");
     app.add_option("--idle-poll-us", _idle_poll_us, "how long an idle shard polls before sleeping (default 20)");
+    app.add_option("--reply-poll-us", _reply_poll_us, "the same while it awaits cross-shard replies (default 200)");
     app.add_option("--stall-threshold-ms", _stall_threshold_ms, "report tasks holding a shard longer (0: off)");
     app.add_option("--ring-entries", _ring_entries, "io_uring submission queue size per shard (default 256)");
     app.add_option("--bus-max-in-flight", _bus_max_in_flight, "cross-shard messages in flight per pair (256)");
@@ -309,6 +313,9 @@ engine_config engine_options::resolve() const {
     }
     if (_idle_poll_us >= 0) {
         c.reactor.idle_poll = microseconds(range(_idle_poll_us, 0, 1'000'000, "--idle-poll-us"));
+    }
+    if (_reply_poll_us >= 0) {
+        c.reactor.reply_poll = microseconds(range(_reply_poll_us, 0, 1'000'000, "--reply-poll-us"));
     }
     if (_stall_threshold_ms >= 0) {
         c.reactor.stall_threshold = milliseconds(range(_stall_threshold_ms, 0, 3'600'000, "--stall-threshold-ms"));

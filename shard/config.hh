@@ -14,6 +14,7 @@
 /// [reactor]
 /// task_quota_us = 500
 /// idle_poll_us = 20
+/// reply_poll_us = 200     # idle polling while cross-shard replies are awaited
 /// stall_threshold_ms = 25  # 0 disables the stall detector
 ///
 /// [task_queues.background]
@@ -79,6 +80,7 @@ private:
     bool _numa_bind_given = false;
     long _task_quota_us = -1;
     long _idle_poll_us = -1;
+    long _reply_poll_us = -1;
     long _stall_threshold_ms = -1;
     long _ring_entries = -1;
     long _bus_max_in_flight = -1;

@@ -187,7 +187,11 @@ void post_to(unsigned shard, F fn) {
         fn();
         return;
     }
-    shard_bus::local().send(shard, new detail::post_item<F>(std::move(fn)));
+    if constexpr (detail::fits_in_slot<F>) {
+        shard_bus::local().send_inline(shard, std::move(fn)); // no allocation, no return trip
+    } else {
+        shard_bus::local().send(shard, new detail::post_item<F>(std::move(fn)));
+    }
 }
 
 /// Runs `fn()` on every shard concurrently (each gets a copy); completes when all did. Rethrows the first

@@ -33,13 +33,13 @@ void preempt_timer::arm() {
     _armed = _ring.submit() == 1;
 }
 
-void preempt_timer::reset() {
+void preempt_timer::reset(bool will_run_tasks) {
     if (unsigned n = _ring.cq_ready()) {
         _ring.cq_advance(n);
         _expirations += n;
         _armed = false;
     }
-    if (!_armed) {
+    if (!_armed && will_run_tasks) {
         arm();
     }
     tl_preempt.seen = __atomic_load_n(_ring.cq_tail(), __ATOMIC_RELAXED);

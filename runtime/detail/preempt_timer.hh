@@ -24,9 +24,11 @@ public:
     /// Points this thread's need_preempt() at this timer and at `poll_hint`; the destructor undoes it.
     void install(const std::atomic<unsigned>& poll_hint) noexcept;
 
-    /// Called before the scheduler runs: clears a pending preemption and re-arms the timer if it expired (or was
-    /// never armed). The timer runs freely, so a slice is at most one period long, sometimes shorter.
-    void reset();
+    /// Called before the scheduler runs: clears a pending preemption and, when `will_run_tasks`, re-arms the timer
+    /// if it expired (or was never armed). A pass with nothing to run does not arm it: it cannot hog the shard,
+    /// and on a shard that wakes for one message and sleeps again, arming (a syscall, then an interrupt while
+    /// asleep) would cost more than the work. The timer runs freely, so a slice is at most one period long.
+    void reset(bool will_run_tasks);
 
     [[nodiscard]] duration slice() const noexcept { return _slice; }
     [[nodiscard]] std::uint64_t expirations() const noexcept { return _expirations; }

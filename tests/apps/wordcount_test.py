@@ -26,7 +26,7 @@ def main() -> int:
         f.flush()
         for shards in ("1", "3", "8"):
             out = subprocess.run([binary, f.name, "--top", "400", "--shards", shards, "--overprovision",
-                                  "--stall-threshold-ms", "0", "--idle-poll-us", "0"],
+                                  "--stall-threshold-ms", "0", "--idle-poll-us", "0", "--reply-poll-us", "0"],
                                  capture_output=True, text=True, timeout=120)
             if out.returncode != 0:
                 print(f"shards={shards}: exit {out.returncode}: {out.stderr}")

@@ -30,6 +30,7 @@ inline engine_config sharded_config_for_tests(unsigned shards) {
     c.reactor = reactor_config_for_tests();
     c.reactor.stall_threshold = duration::zero();
     c.reactor.idle_poll = duration::zero();
+    c.reactor.reply_poll = duration::zero();
     return c;
 }
 
