@@ -124,6 +124,10 @@ bool shard_bus::flush_requests(unsigned peer) {
     if (p.head == p.slots.size()) {
         p.slots.clear(); // keeps the capacity: the common case allocates nothing
         p.head = 0;
+    } else if (p.head >= 4096 && p.head * 2 >= p.slots.size()) {
+        // A target that lags behind a steady stream never lets the list drain: drop the sent prefix now and then.
+        p.slots.erase(p.slots.begin(), p.slots.begin() + static_cast<std::ptrdiff_t>(p.head));
+        p.head = 0;
     }
     touch(peer);
     return true;
