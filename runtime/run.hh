@@ -14,6 +14,10 @@
 /// unwinds); then the shutdown hooks run, every other task is aborted and awaited, and run() returns 128 + the
 /// signal number. A second signal while stopping exits at once. If io_uring cannot be set up, run() prints the
 /// cause (sysctl, seccomp, memlock limit, kernel version) and returns 1.
+///
+/// \note SIGINT and SIGTERM are blocked on the calling thread and on every thread started after run() begins
+/// (the runtime's own threads block all signals). A thread the program started before calling run() still has them
+/// unblocked and may be picked to receive them; start such threads from inside run(), or block the signals in them.
 #pragma once
 
 #include <cstdint>
