@@ -68,7 +68,7 @@ reactor::reactor(const reactor_config& config)
     detail::tl_scheduler = &_sched;
     set_log_shard_id(static_cast<int>(config.shard_id));
     _preempt.install(_poll_hint);
-    arm_wake_read();
+    _wake_reader.start(_wake_fd);
     if (config.stall_threshold > duration::zero()) {
         _stall_watch =
             std::make_unique<detail::stall_watch>(_sched.progress(), config.stall_threshold, config.shard_id);
@@ -100,21 +100,6 @@ reactor::~reactor() {
     ::close(_wake_fd);
     // Frames cached by this thread go back to the heap with the reactor (tests create many reactors per thread).
     detail::frame_cache_release();
-}
-
-void reactor::arm_wake_read() {
-    io_uring_sqe* sqe = _ring.get_sqe();
-    io_uring_prep_read(sqe, _wake_fd, &_wake_reader._buf, sizeof(_wake_reader._buf), 0);
-    io_uring_sqe_set_data(sqe, static_cast<detail::io_completion*>(&_wake_reader));
-}
-
-void reactor::wake_reader::complete(int res, unsigned) noexcept {
-    // Ring teardown delivers no CQE, so every completion re-arms; only an error that would repeat forever stops.
-    if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED) {
-        reactor_log.error("reading the wake-up eventfd failed ({}); cross-thread wake-ups are off", -res);
-        return;
-    }
-    _r.arm_wake_read();
 }
 
 bool reactor::wake() noexcept {

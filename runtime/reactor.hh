@@ -27,6 +27,7 @@
 #include "runtime/detail/fiber.hh"
 #include "runtime/detail/io_completion.hh"
 #include "runtime/detail/preempt_timer.hh"
+#include "runtime/detail/rearming_read.hh"
 #include "runtime/detail/timer_wheel.hh"
 #include "runtime/poller.hh"
 #include "runtime/scheduler.hh"
@@ -147,17 +148,15 @@ private:
     bool run_foreign() noexcept;
     void idle();
     void sleep();
-    void arm_wake_read();
-
-    class wake_reader final : public detail::io_completion {
+    /// Keeps a read of the wake-up eventfd armed: its completion is what ends a sleep.
+    class wake_reader final : public detail::rearming_read {
     public:
-        explicit wake_reader(reactor& r) noexcept
-            : _r(r) {}
-        void complete(int res, unsigned flags) noexcept override;
-        std::uint64_t _buf = 0;
+        explicit wake_reader(uring& ring) noexcept
+            : rearming_read(ring, &_buf, sizeof(_buf), "the wake-up eventfd") {}
 
     private:
-        reactor& _r;
+        void on_read(int) noexcept override {}
+        std::uint64_t _buf = 0;
     };
 
     reactor_config _config;
@@ -168,7 +167,7 @@ private:
     detail::timer_wheel _timers;
     std::vector<poller*> _pollers;
     int _wake_fd = -1;
-    wake_reader _wake_reader{*this};
+    wake_reader _wake_reader{_ring};
     bool _stop_requested = false;
     std::uint64_t _foreign_pending = 0;
     std::uint64_t _passes = 0;

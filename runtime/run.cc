@@ -12,8 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include <liburing.h>
-
 #include "runtime/detail/main_runner.hh"
 #include "runtime/log.hh"
 #include "runtime/spawn.hh"
@@ -74,50 +72,37 @@ void remove_shutdown_hook(std::uint64_t id) noexcept {
 
 namespace detail {
 
-static_assert(sizeof(sigset_t) <= 128 && sizeof(signalfd_siginfo) <= 128);
-
 stop_signal_block::stop_signal_block() {
     sigset_t set = stop_signal_set();
-    pthread_sigmask(SIG_BLOCK, &set, reinterpret_cast<sigset_t*>(_previous));
+    pthread_sigmask(SIG_BLOCK, &set, &_previous);
     _fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (_fd < 0) {
         const int e = errno;
-        pthread_sigmask(SIG_SETMASK, reinterpret_cast<sigset_t*>(_previous), nullptr);
+        pthread_sigmask(SIG_SETMASK, &_previous, nullptr);
         throw std::system_error(e, std::system_category(), "signalfd");
     }
 }
 
 stop_signal_block::~stop_signal_block() {
     ::close(_fd);
-    pthread_sigmask(SIG_SETMASK, reinterpret_cast<sigset_t*>(_previous), nullptr);
+    pthread_sigmask(SIG_SETMASK, &_previous, nullptr);
 }
 
 signal_watch::signal_watch(reactor& r, int fd)
-    : _r(r)
-    , _fd(fd) {
+    : rearming_read(r.ring(), &_info, sizeof(_info), "the stop-signal signalfd")
+    , _r(r) {
     tl_signals = this;
-    arm();
+    start(fd);
 }
 
 signal_watch::~signal_watch() {
     tl_signals = nullptr;
 }
 
-void signal_watch::arm() {
-    io_uring_sqe* sqe = _r.ring().get_sqe();
-    io_uring_prep_read(sqe, _fd, _info, sizeof(signalfd_siginfo), 0);
-    io_uring_sqe_set_data(sqe, static_cast<io_completion*>(this));
-}
-
-void signal_watch::complete(int res, unsigned) noexcept {
-    if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED) {
-        run_log.error("reading the signalfd failed ({}); SIGINT/SIGTERM are no longer handled", -res);
-        return; // re-arming would fail the same way, forever
+void signal_watch::on_read(int bytes) noexcept {
+    if (bytes == static_cast<int>(sizeof(_info))) {
+        dispatch(static_cast<int>(_info.ssi_signo));
     }
-    if (res == static_cast<int>(sizeof(signalfd_siginfo))) {
-        dispatch(static_cast<int>(reinterpret_cast<const signalfd_siginfo*>(_info)->ssi_signo));
-    }
-    arm();
 }
 
 void signal_watch::set_handler(int signo, std::function<void()> handler) {
@@ -184,6 +169,16 @@ task<int> run_main(std::function<task<int>()> main, signal_watch& signals) {
     co_return code;
 }
 
+int run_with_stop_signals(reactor& r, int signal_fd, const std::function<task<int>(signal_watch&)>& body) {
+    signal_watch signals(r, signal_fd);
+    try {
+        return r.run(body(signals));
+    } catch (const std::exception& e) {
+        run_log.error("{}", e.what()); // a stop signal ended the reactor before the main task finished
+        return signals.stop_signal() != 0 ? 128 + signals.stop_signal() : 1;
+    }
+}
+
 } // namespace detail
 
 int run(const reactor_config& config, std::function<task<int>()> main) {
@@ -196,19 +191,8 @@ int run(const reactor_config& config, std::function<task<int>()> main) {
         std::fprintf(stderr, "percore: cannot start: %s\n", e.what());
         return 1;
     }
-    int code = 1;
-    {
-        detail::signal_watch signals(*r, block->fd());
-        try {
-            code = r->run(detail::run_main(std::move(main), signals));
-        } catch (const std::exception& e) {
-            run_log.error("{}", e.what()); // stopped by a signal during shutdown: run_main did not finish
-            code = signals.stop_signal() != 0 ? 128 + signals.stop_signal() : 1;
-        }
-        // The reactor (and its ring, which still holds the signalfd read) goes before `signals`.
-        r.reset();
-    }
-    return code;
+    return detail::run_with_stop_signals(
+        *r, block->fd(), [&main](detail::signal_watch& signals) { return detail::run_main(std::move(main), signals); });
 }
 
 int run(std::function<task<int>()> main) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <type_traits>
+#include <utility>
 
 #include <boost/lockfree/spsc_queue.hpp>
 
@@ -193,50 +195,44 @@ bool shard_bus::flush() {
     return any;
 }
 
-bool shard_bus::drain_completions() {
+template <typename RingMember, typename Handle>
+bool shard_bus::drain(RingMember ring, Handle handle) {
+    using ring_type = std::remove_reference_t<decltype(std::declval<bus::rings&>().*ring)>;
     bool any = false;
-    detail::bus_item* batch[64];
+    typename ring_type::value_type batch[64];
     for (unsigned peer = 0; peer < _out.size(); ++peer) {
         if (peer == _id) {
             continue;
         }
-        auto& ring = _bus.between(peer, _id).completions;
-        while (std::size_t n = ring.pop(batch, 64)) {
+        while (std::size_t n = (_bus.between(peer, _id).*ring).pop(batch, 64)) {
             any = true;
             for (std::size_t i = 0; i < n; ++i) {
-                detail::bus_item* item = batch[i];
-                --_outstanding;
-                ++_stats.completed;
-                if (item->_holds_slot) {
-                    _slots[item->_target]->signal(1);
-                }
-                item->complete(); // may free the item
+                handle(batch[i]);
             }
         }
     }
     return any;
 }
 
+bool shard_bus::drain_completions() {
+    return drain(&bus::rings::completions, [this](detail::bus_item* item) {
+        --_outstanding;
+        ++_stats.completed;
+        if (item->_holds_slot) {
+            _slots[item->_target]->signal(1);
+        }
+        item->complete(); // may free the item
+    });
+}
+
 bool shard_bus::drain_requests() {
-    bool any = false;
-    detail::bus_slot batch[64];
-    for (unsigned peer = 0; peer < _out.size(); ++peer) {
-        if (peer == _id) {
-            continue;
+    return drain(&bus::rings::requests, [](detail::bus_slot& slot) {
+        if (slot.call != nullptr) {
+            slot.call(slot);
+        } else {
+            slot.item->process();
         }
-        auto& ring = _bus.between(peer, _id).requests;
-        while (std::size_t n = ring.pop(batch, 64)) {
-            any = true;
-            for (std::size_t i = 0; i < n; ++i) {
-                if (batch[i].call != nullptr) {
-                    batch[i].call(batch[i]);
-                } else {
-                    batch[i].item->process();
-                }
-            }
-        }
-    }
-    return any;
+    });
 }
 
 bool shard_bus::poll() {

@@ -160,6 +160,9 @@ private:
 
     void enqueue(unsigned target, const detail::bus_slot& slot) noexcept;
 
+    /// Pops every incoming ring of one kind, in batches, handing each element to `handle`.
+    template <typename RingMember, typename Handle>
+    bool drain(RingMember ring, Handle handle);
     bool drain_completions();
     bool drain_requests();
     bool flush();

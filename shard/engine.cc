@@ -99,13 +99,9 @@ int shard_life(engine_run& run, unsigned id, std::function<task<int>()> main,
     int code = 1;
     if (!run.failed.load(std::memory_order_relaxed)) {
         if (id == 0) {
-            detail::signal_watch signals(*r, signals_block->fd());
-            try {
-                code = r->run(first_shard_main(std::move(main), signals));
-            } catch (const std::exception& e) {
-                engine_log.error("{}", e.what());
-                code = signals.stop_signal() != 0 ? 128 + signals.stop_signal() : 1;
-            }
+            code = detail::run_with_stop_signals(*r, signals_block->fd(), [&main](detail::signal_watch& signals) {
+                return first_shard_main(std::move(main), signals);
+            });
         } else {
             try {
                 code = r->run(other_shard_main());
