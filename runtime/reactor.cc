@@ -94,6 +94,11 @@ reactor::~reactor() {
         _sched.live_fibers().abandon();
         _timers.abandon();
     }
+    // Extensions may own memory the kernel writes into (buffer rings): they drain their operations while the
+    // ring and this thread's reactor pointer still exist.
+    while (!_extensions.empty()) {
+        _extensions.pop_back();
+    }
     detail::tl_reactor = nullptr;
     detail::tl_scheduler = nullptr;
     // The ring is torn down after this body: io_uring_queue_exit cancels the wake read, whose buffer lives here.

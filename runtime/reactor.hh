@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "runtime/clock.hh"
@@ -80,6 +81,13 @@ class stall_watch;
 
 } // namespace detail
 
+/// Per-reactor state that a higher layer keeps with the reactor (net's provided-buffer ring): created on first
+/// use by `reactor::extension<T>()`, destroyed with the reactor before its ring, newest first.
+class reactor_extension {
+public:
+    virtual ~reactor_extension() = default;
+};
+
 class reactor {
 public:
     /// \throws uring_setup_error when io_uring cannot be set up, naming the cause.
@@ -123,6 +131,11 @@ public:
 
     void add_poller(poller& p);
     void remove_poller(poller& p) noexcept;
+
+    /// This reactor's `T` (a reactor_extension constructible from `reactor&`), created on first use. A linear
+    /// search over a handful of entries: callers on hot paths cache the reference. \shard_local
+    template <typename T>
+    T& extension();
 
     [[nodiscard]] uring& ring() noexcept { return _ring; }
     [[nodiscard]] scheduler& sched() noexcept { return _sched; }
@@ -174,6 +187,7 @@ private:
     std::uint64_t _sleeps = 0;
     std::uint64_t _timers_fired = 0;
     std::unique_ptr<detail::stall_watch> _stall_watch;
+    std::vector<std::pair<const void*, std::unique_ptr<reactor_extension>>> _extensions;
     alignas(64) std::atomic<unsigned> _sleeping{0};
     alignas(64) std::atomic<unsigned> _poll_hint{0};
     alignas(64) std::atomic<detail::foreign_completion*> _foreign{nullptr};
@@ -192,6 +206,20 @@ reactor& this_reactor();
 #include "runtime/spawn.hh"
 
 namespace percore {
+
+template <typename T>
+T& reactor::extension() {
+    static constexpr char key = 0; // one address per T
+    for (auto& [k, ext] : _extensions) {
+        if (k == &key) {
+            return static_cast<T&>(*ext);
+        }
+    }
+    auto ext = std::make_unique<T>(*this);
+    T& ref = *ext;
+    _extensions.emplace_back(&key, std::move(ext));
+    return ref;
+}
 
 template <typename T>
 T reactor::run(task<T> main) {

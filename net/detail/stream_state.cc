@@ -1,0 +1,296 @@
+#include "net/detail/stream_state.hh"
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "runtime/errors.hh"
+#include "runtime/io_op.hh"
+#include "runtime/task_queue.hh"
+
+namespace percore::net::detail {
+
+namespace {
+// More iovecs per sendmsg buy little: 64 buffers are already far more than one pass produces per connection.
+constexpr std::size_t max_iov = 64;
+
+void* completion_ptr(percore::detail::io_completion* c) noexcept {
+    return c;
+}
+} // namespace
+
+stream_state::stream_state(int fd, net_context& ctx) noexcept
+    : _fd(fd)
+    , _ctx(ctx) {
+    ctx.track(*this);
+}
+
+stream_state::~stream_state() {
+    while (_rx_head != net_context::no_buffer) {
+        std::uint16_t bid = _rx_head;
+        _rx_head = _ctx.next(bid);
+        _ctx.release(bid);
+    }
+    if (linked()) {
+        net_context::untrack(*this);
+    }
+    ::close(_fd);
+}
+
+// ---------------------------------------------------------------------------------------------------- reading
+
+buffer stream_state::take() {
+    if (_rx_head != net_context::no_buffer) {
+        std::uint16_t bid = _rx_head;
+        _rx_head = _ctx.next(bid);
+        _rx_bytes -= _ctx.length(bid);
+        return _ctx.to_buffer(bid);
+    }
+    if (_rx_heap_ready) {
+        _rx_heap_ready = false;
+        _rx_bytes -= _rx_heap.size();
+        return std::move(_rx_heap);
+    }
+    if (_timed_out) {
+        _timed_out = false;
+        throw timed_out();
+    }
+    if (_rx_error != 0) {
+        throw std::system_error(_rx_error, std::system_category(), "receive");
+    }
+    return {}; // EOF
+}
+
+bool stream_state::park_reader(std::coroutine_handle<> h) noexcept {
+    if (percore::detail::abort_pending()) {
+        _reader_cancelled = true;
+        return false;
+    }
+    arm_recv();
+    if (readable()) {
+        return false; // arming failed into an error (no SQE is ever refused, but stay safe)
+    }
+    _reader = percore::detail::park_current(h, {&cancel_reader, this});
+    if (_read_timeout > duration::zero()) {
+        reactor& r = _ctx.owner();
+        _timer._deadline = r.to_tick_ceil(clock_type::now() + _read_timeout);
+        r.timers().insert(_timer);
+    }
+    return true;
+}
+
+void stream_state::arm_recv() noexcept {
+    if (_recv_armed || _rx_eof || _rx_error != 0) {
+        return;
+    }
+    io_uring_sqe* sqe = _ctx.owner().ring().get_sqe();
+    if (_ctx.ring_available() && _ctx.free_buffers() > 0) {
+        io_uring_prep_recv_multishot(sqe, _fd, nullptr, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = net_context::buffer_group;
+    } else {
+        // No ring, or every ring buffer is held: one receive into a buffer of our own keeps this reader going.
+        _rx_heap = buffer(_ctx.settings().recv_buffer_size);
+        io_uring_prep_recv(sqe, _fd, _rx_heap.writable(), _rx_heap.size(), 0);
+    }
+    // The SQE points at this object (and maybe _rx_heap): both outlive it (see the invariants).
+    io_uring_sqe_set_data(sqe, completion_ptr(static_cast<recv_side*>(this)));
+    _recv_armed = true;
+    ++_inflight;
+}
+
+void stream_state::on_recv(int res, unsigned flags) noexcept {
+    const bool more = (flags & IORING_CQE_F_MORE) != 0;
+    if (!more) {
+        _recv_armed = false;
+        _recv_cancelling = false;
+        --_inflight;
+    }
+    if (res > 0) {
+        if ((flags & IORING_CQE_F_BUFFER) != 0) {
+            auto bid = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+            _ctx.filled(bid, static_cast<std::uint32_t>(res));
+            _ctx.next(bid) = net_context::no_buffer;
+            if (_rx_head == net_context::no_buffer) {
+                _rx_head = bid;
+            } else {
+                _ctx.next(_rx_tail) = bid;
+            }
+            _rx_tail = bid;
+        } else {
+            _rx_heap.trim(static_cast<std::size_t>(res));
+            _rx_heap_ready = true;
+        }
+        _rx_bytes += static_cast<std::size_t>(res);
+        if (more && !_recv_cancelling && _rx_bytes >= _ctx.settings().max_unread) {
+            // The reader is behind: stop receiving so the peer sees a full window instead of us buffering.
+            percore::detail::submit_cancel(static_cast<recv_side*>(this));
+            _recv_cancelling = true;
+        }
+    } else if (res == 0) {
+        _rx_eof = true;
+    } else if (res == -ENOBUFS || res == -ECANCELED) {
+        _rx_heap.reset(); // the ring ran dry / we stopped it; a waiting reader re-arms below
+    } else {
+        _rx_error = -res;
+    }
+    if (_closed) {
+        release_if_closed();
+        return;
+    }
+    if (_reader != nullptr) {
+        if (readable()) {
+            wake_reader();
+        } else if (!_recv_armed) {
+            arm_recv(); // ENOBUFS with a reader waiting: go on with a heap buffer
+        }
+    }
+}
+
+void stream_state::wake_reader() noexcept {
+    percore::detail::fiber* f = std::exchange(_reader, nullptr);
+    if (_timer.linked()) {
+        _ctx.owner().timers().remove(_timer);
+    }
+    percore::detail::wake(f);
+}
+
+void stream_state::read_timer::fire(timer_entry* e) noexcept {
+    stream_state& s = static_cast<read_timer*>(e)->owner;
+    if (s._reader != nullptr) {
+        s._timed_out = true;
+        s.wake_reader();
+    }
+}
+
+void stream_state::cancel_reader(void* self) noexcept {
+    auto* s = static_cast<stream_state*>(self);
+    s->_reader_cancelled = true;
+    s->wake_reader(); // the receive stays armed: data it brings waits for the next read
+}
+
+// ---------------------------------------------------------------------------------------------------- writing
+
+void stream_state::start_send() noexcept {
+    const std::size_t queued = _tx.size() - _tx_head;
+    if (_send_in_flight || queued == 0 || _tx_error != 0 || _closed) {
+        return;
+    }
+    io_uring_sqe* sqe = _ctx.owner().ring().get_sqe();
+    if (queued == 1) {
+        const buffer& b = _tx[_tx_head];
+        io_uring_prep_send(sqe, _fd, b.data(), b.size(), MSG_NOSIGNAL);
+    } else {
+        const std::size_t n = std::min(queued, max_iov);
+        _iov.resize(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const buffer& b = _tx[_tx_head + i];
+            _iov[i] = {const_cast<char*>(b.data()), b.size()};
+        }
+        _msg.msg_iov = _iov.data();
+        _msg.msg_iovlen = n;
+        // The kernel reads _msg and _iov when it submits the SQE; both live in this object, which outlives it.
+        io_uring_prep_sendmsg(sqe, _fd, &_msg, MSG_NOSIGNAL);
+    }
+    io_uring_sqe_set_data(sqe, completion_ptr(static_cast<send_side*>(this)));
+    _send_in_flight = true;
+    ++_inflight;
+}
+
+void stream_state::on_send(int res, unsigned) noexcept {
+    _send_in_flight = false;
+    --_inflight;
+    if (res == 0) {
+        res = -EPIPE; // a stream send of a non-empty buffer accepting nothing: treat the socket as broken
+    }
+    if (res > 0) {
+        _sent += static_cast<std::uint64_t>(res);
+        auto left = static_cast<std::size_t>(res);
+        while (left > 0) {
+            buffer& front = _tx[_tx_head];
+            if (front.size() <= left) {
+                left -= front.size();
+                front.reset();
+                ++_tx_head;
+            } else {
+                front.trim_front(left);
+                left = 0;
+            }
+        }
+        if (_tx_head == _tx.size()) {
+            _tx.clear();
+            _tx_head = 0;
+        }
+    } else if (res != -ECANCELED || !_closed) {
+        _tx_error = -res;
+        _tx.clear();
+        _tx_head = 0;
+    }
+    if (_closed) {
+        release_if_closed();
+        return;
+    }
+    start_send(); // bytes written while this send was in flight
+    wake_writer_if_done();
+}
+
+bool stream_state::park_writer(std::coroutine_handle<> h, std::uint64_t target) noexcept {
+    if (percore::detail::abort_pending()) {
+        _writer_cancelled = true;
+        return false;
+    }
+    start_send();
+    if (_sent >= target || _tx_error != 0) {
+        return false;
+    }
+    _writer_target = target;
+    _writer = percore::detail::park_current(h, {&cancel_writer, this});
+    return true;
+}
+
+void stream_state::wake_writer_if_done() noexcept {
+    if (_writer != nullptr && (_sent >= _writer_target || _tx_error != 0)) {
+        percore::detail::wake(std::exchange(_writer, nullptr));
+    }
+}
+
+void stream_state::cancel_writer(void* self) noexcept {
+    auto* s = static_cast<stream_state*>(self);
+    s->_writer_cancelled = true;
+    percore::detail::wake(std::exchange(s->_writer, nullptr));
+}
+
+void stream_state::throw_if_send_failed() const {
+    if (_tx_error != 0) {
+        throw std::system_error(_tx_error, std::system_category(), "send");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------- closing
+
+void stream_state::close_handle() noexcept {
+    _closed = true;
+    cancel_all();
+    release_if_closed();
+}
+
+void stream_state::cancel_all() noexcept {
+    if (_recv_armed && !_recv_cancelling) {
+        percore::detail::submit_cancel(static_cast<recv_side*>(this));
+        _recv_cancelling = true;
+    }
+    if (_send_in_flight) {
+        percore::detail::submit_cancel(static_cast<send_side*>(this));
+    }
+}
+
+void stream_state::release_if_closed() noexcept {
+    if (_closed && _inflight == 0) {
+        delete this;
+    }
+}
+
+} // namespace percore::net::detail

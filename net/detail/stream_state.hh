@@ -1,0 +1,161 @@
+/// \file
+/// \brief The kernel-facing half of a stream socket: one multishot receive into the shard's buffer ring, one send
+/// (or sendmsg of up to 64 buffers) in flight, and the reader and writer parked on them.
+///
+/// Invariants
+/// - Heap-allocated; owned by the `connection` handle until it is dropped, then by its in-flight operations: the
+///   last completion after close deletes it (its SQEs point at it and at its iovecs).
+/// - At most one receive and one send are in flight (`_inflight` counts them, plus nothing else).
+/// - Unread data is a chain of ring buffer ids (linked through the context's `next` array) followed by at most
+///   one heap buffer (`_rx_heap`, from a plain receive when the ring had no free buffer): arrival order.
+/// - A multishot receive is armed lazily, on the first read that finds nothing, and stays armed until it ends
+///   (EOF, error, ENOBUFS, or a cancel when `max_unread` bytes wait unread).
+/// - Bytes are counted in totals: `_written` (queued by the writer) and `_sent` (accepted by the kernel). A
+///   parked writer waits for `_sent >= _writer_target`: flush() targets `_written`; a write over the unsent
+///   limit targets `_written - max_unsent`.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <utility>
+#include <vector>
+
+#include "net/buffer.hh"
+#include "net/detail/net_context.hh"
+#include "runtime/clock.hh"
+#include "runtime/detail/fiber.hh"
+#include "runtime/detail/io_completion.hh"
+#include "runtime/detail/timer_wheel.hh"
+
+namespace percore::net::detail {
+
+class recv_side : public percore::detail::io_completion {
+    void complete(int res, unsigned flags) noexcept final { on_recv(res, flags); }
+
+protected:
+    ~recv_side() = default;
+    virtual void on_recv(int res, unsigned flags) noexcept = 0;
+};
+
+class send_side : public percore::detail::io_completion {
+    void complete(int res, unsigned flags) noexcept final { on_send(res, flags); }
+
+protected:
+    ~send_side() = default;
+    virtual void on_send(int res, unsigned flags) noexcept = 0;
+};
+
+class stream_state final : public net_object, recv_side, send_side {
+public:
+    /// Takes ownership of `fd` (a connected, non-blocking or blocking stream socket).
+    stream_state(int fd, net_context& ctx) noexcept;
+    stream_state(const stream_state&) = delete;
+    stream_state& operator=(const stream_state&) = delete;
+
+    [[nodiscard]] int fd() const noexcept { return _fd; }
+    [[nodiscard]] net_context& context() noexcept { return _ctx; }
+
+    // ---- reading
+    /// Data, EOF or an error is waiting for the reader.
+    [[nodiscard]] bool readable() const noexcept {
+        return _rx_head != net_context::no_buffer || _rx_heap_ready || _rx_eof || _rx_error != 0 || _timed_out;
+    }
+    /// The next piece of unread data; empty at EOF. \throws std::system_error on a receive error,
+    /// percore::timed_out after the read timeout. \pre readable()
+    buffer take();
+    /// Parks the running fiber until readable() (arming the receive if needed). \return false if it need not park.
+    bool park_reader(std::coroutine_handle<> h) noexcept;
+    /// After a park: raises `aborted` if abort() pulled the reader out.
+    void after_reader_wake() {
+        if (std::exchange(_reader_cancelled, false)) {
+            percore::detail::throw_aborted();
+        }
+    }
+    void set_read_timeout(duration d) noexcept { _read_timeout = d; }
+    [[nodiscard]] std::size_t unread_bytes() const noexcept { return _rx_bytes; }
+
+    // ---- writing
+    void enqueue(buffer b) noexcept {
+        if (!b.empty() && _tx_error == 0) {
+            _written += b.size();
+            _tx.push_back(std::move(b));
+        }
+    }
+    [[nodiscard]] std::uint64_t written() const noexcept { return _written; }
+    [[nodiscard]] std::uint64_t sent() const noexcept { return _sent; }
+    [[nodiscard]] int send_error() const noexcept { return _tx_error; }
+    /// Hands queued bytes to the kernel unless a send is already in flight.
+    void start_send() noexcept;
+    /// Parks the running fiber until `sent() >= target` or a send error. \return false if it need not park.
+    bool park_writer(std::coroutine_handle<> h, std::uint64_t target) noexcept;
+    /// After a park: raises `aborted` if abort() pulled the writer out, std::system_error for a failed send
+    /// (EPIPE, ECONNRESET...).
+    void after_writer_wake() {
+        if (std::exchange(_writer_cancelled, false)) {
+            percore::detail::throw_aborted();
+        }
+        throw_if_send_failed();
+    }
+    void throw_if_send_failed() const;
+
+    /// The connection handle let go: cancel what is in flight, close the socket, free this once quiet.
+    void close_handle() noexcept;
+
+    void cancel_all() noexcept override;
+    [[nodiscard]] bool idle() const noexcept override { return _inflight == 0; }
+
+private:
+    ~stream_state();
+    void on_recv(int res, unsigned flags) noexcept override;
+    void on_send(int res, unsigned flags) noexcept override;
+    void arm_recv() noexcept;
+    void wake_reader() noexcept;
+    void wake_writer_if_done() noexcept;
+    void release_if_closed() noexcept;
+    static void cancel_reader(void* self) noexcept;
+    static void cancel_writer(void* self) noexcept;
+
+    struct read_timer : percore::detail::timer_entry {
+        explicit read_timer(stream_state& s) noexcept
+            : timer_entry(&fire)
+            , owner(s) {}
+        static void fire(timer_entry* e) noexcept;
+        stream_state& owner;
+    };
+
+    int _fd;
+    net_context& _ctx;
+    std::uint8_t _inflight = 0;
+    bool _closed = false;
+    // receive
+    bool _recv_armed = false;
+    bool _recv_cancelling = false;
+    bool _rx_eof = false;
+    bool _rx_heap_ready = false;
+    bool _timed_out = false;
+    bool _reader_cancelled = false;
+    int _rx_error = 0;
+    std::uint16_t _rx_head = net_context::no_buffer;
+    std::uint16_t _rx_tail = net_context::no_buffer;
+    std::size_t _rx_bytes = 0;
+    buffer _rx_heap;
+    percore::detail::fiber* _reader = nullptr;
+    duration _read_timeout{};
+    read_timer _timer{*this};
+    // send
+    bool _send_in_flight = false;
+    bool _writer_cancelled = false;
+    int _tx_error = 0;
+    std::size_t _tx_head = 0;
+    std::vector<buffer> _tx;
+    std::vector<iovec> _iov;
+    msghdr _msg{};
+    std::uint64_t _written = 0;
+    std::uint64_t _sent = 0;
+    std::uint64_t _writer_target = 0;
+    percore::detail::fiber* _writer = nullptr;
+};
+
+} // namespace percore::net::detail

@@ -1,0 +1,128 @@
+/// \file
+/// \brief Buffered byte streams over a connection: `input_stream` (read, read_exactly, read_until) and
+/// `output_stream` (write, flush, close), both over zero-copy `net::buffer`s.
+///
+/// \code
+/// auto& in = conn.input();
+/// auto& out = conn.output();
+/// for (;;) {
+///     net::buffer line = co_await in.read_until("\n", 4096);  // throws std::length_error past 4096 bytes
+///     if (line.empty()) break;                                 // EOF
+///     co_await out.write(std::move(line));                     // queued, no copy
+///     co_await out.flush();                                    // handed to the kernel (one send per flush)
+/// }
+/// co_await out.close();                                        // flush, then half-close (FIN)
+/// \endcode
+///
+/// Reads never copy unless a result spans receive buffers. Writes are queued and go out in one send (or one
+/// sendmsg of up to 64 buffers) per flush; a write waits only when more than `config::max_unsent` bytes are
+/// still unsent. Errors from the peer (reset, EPIPE) raise std::system_error in the stream's user only.
+///
+/// \shard_local Streams belong to the shard that accepted or connected the socket; one reader and one writer
+/// at a time.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <string_view>
+
+#include "net/buffer.hh"
+#include "net/detail/stream_state.hh"
+#include "runtime/task.hh"
+
+namespace percore::net {
+
+class input_stream {
+public:
+    class read_awaiter {
+    public:
+        explicit read_awaiter(input_stream& in) noexcept
+            : _in(in) {}
+        bool await_ready() const noexcept { return !_in._current.empty() || _in._state->readable(); }
+        bool await_suspend(std::coroutine_handle<> h) noexcept { return _in._state->park_reader(h); }
+        buffer await_resume() {
+            if (!_in._current.empty()) {
+                return std::move(_in._current);
+            }
+            _in._state->after_reader_wake();
+            return _in._state->take();
+        }
+
+    private:
+        input_stream& _in;
+    };
+
+    input_stream() noexcept = default;
+    explicit input_stream(detail::stream_state* s) noexcept
+        : _state(s) {}
+
+    /// The next bytes available, as soon as there are any; an empty buffer at EOF. \throws std::system_error
+    /// (receive error), percore::timed_out (read timeout), percore::aborted
+    [[nodiscard]] read_awaiter read() noexcept { return read_awaiter(*this); }
+    /// At most `n` bytes (n > 0); empty at EOF.
+    [[nodiscard]] task<buffer> read_up_to(std::size_t n);
+    /// Exactly `n` bytes, fewer only at EOF.
+    [[nodiscard]] task<buffer> read_exactly(std::size_t n);
+    /// Bytes up to and including `delimiter`; at EOF what was left (maybe nothing), without it.
+    /// \throws std::length_error when `max` bytes arrived without the delimiter (the stream stays usable: the
+    /// bytes read are dropped)
+    [[nodiscard]] task<buffer> read_until(std::string_view delimiter, std::size_t max);
+    /// Discards `n` bytes (fewer at EOF).
+    [[nodiscard]] task<> skip(std::size_t n);
+    /// Puts bytes back in front of the stream (a parser that read too far). \pre nothing unread was put back
+    void unread(buffer b) noexcept { _current = std::move(b); }
+
+    /// Every read waiting longer than `d` raises percore::timed_out (zero: no timeout).
+    void set_timeout(duration d) noexcept { _state->set_read_timeout(d); }
+
+private:
+    detail::stream_state* _state = nullptr;
+    buffer _current; // read from the socket, not yet given to the user
+};
+
+class output_stream {
+public:
+    /// Completes when the unsent bytes are within the limit (at once, usually).
+    class write_awaiter {
+    public:
+        write_awaiter(detail::stream_state* s, std::uint64_t target) noexcept
+            : _state(s)
+            , _target(target) {}
+        bool await_ready() const noexcept { return _state->sent() >= _target && _state->send_error() == 0; }
+        bool await_suspend(std::coroutine_handle<> h) noexcept { return _state->park_writer(h, _target); }
+        void await_resume() { _state->after_writer_wake(); }
+
+    private:
+        detail::stream_state* _state;
+        std::uint64_t _target;
+    };
+
+    output_stream() noexcept = default;
+    explicit output_stream(detail::stream_state* s) noexcept
+        : _state(s) {}
+
+    /// Queues `b` (no copy). \throws std::system_error once a send failed
+    [[nodiscard]] write_awaiter write(buffer b);
+    /// Queues a copy of `bytes` (small writes are packed into shared chunks).
+    [[nodiscard]] write_awaiter write(std::string_view bytes);
+    /// Sends everything written; completes when the kernel has accepted all of it.
+    [[nodiscard]] write_awaiter flush();
+    /// Flushes, then shuts the sending side (the peer reads EOF); the input side stays open.
+    [[nodiscard]] task<> close();
+
+    /// Bytes written and not yet accepted by the kernel.
+    [[nodiscard]] std::size_t unsent() const noexcept { return _state->written() - _state->sent() + staged(); }
+
+private:
+    [[nodiscard]] std::size_t staged() const noexcept { return _staged_end - _staged_begin; }
+    void push_staged() noexcept;
+    write_awaiter limit_awaiter() noexcept;
+
+    detail::stream_state* _state = nullptr;
+    buffer _staging; // chunk that small writes are copied into
+    std::size_t _staged_begin = 0;
+    std::size_t _staged_end = 0;
+    bool _shut = false;
+};
+
+} // namespace percore::net
