@@ -8,6 +8,7 @@
 /// \endcode
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 
 namespace percore::net {
@@ -22,6 +23,8 @@ struct config {
     std::size_t max_unread = 256 * 1024;
     /// Bytes written and not yet sent before `output_stream::write` waits for the socket.
     std::size_t max_unsent = 1024 * 1024;
+    /// A connection dropped while a send is in flight lets it finish for this long, then cancels it.
+    std::chrono::milliseconds close_linger{5000};
 };
 
 /// Sets the configuration shards use from now on (shards that already made their ring keep theirs). Checks the

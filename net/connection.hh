@@ -9,8 +9,9 @@
 /// net::buffer reply = co_await c.input().read_until("\n", 1024);
 /// \endcode
 ///
-/// Dropping a connection closes it at once: bytes written and not flushed are discarded, operations in flight
-/// are cancelled. Call `output().close()` first for an orderly end (flush, then FIN).
+/// Dropping a connection closes it: its receive is cancelled, bytes written and not flushed are discarded, a send
+/// already in flight may finish (for up to `config::close_linger`), then the socket is closed. Call
+/// `output().close()` first for an orderly end (everything sent, then FIN).
 ///
 /// \shard_local A connection is used on the shard that accepted or connected it.
 #pragma once

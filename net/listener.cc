@@ -78,7 +78,11 @@ public:
             return;
         }
         io_uring_sqe* sqe = _ctx.owner().ring().get_sqe();
-        io_uring_prep_multishot_accept(sqe, _fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (_ctx.multishot_accept()) {
+            io_uring_prep_multishot_accept(sqe, _fd, nullptr, nullptr, SOCK_CLOEXEC);
+        } else {
+            io_uring_prep_accept(sqe, _fd, nullptr, nullptr, SOCK_CLOEXEC); // one connection per arm
+        }
         io_uring_sqe_set_data(sqe, static_cast<percore::detail::io_completion*>(this));
         _armed = true;
     }

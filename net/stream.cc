@@ -118,24 +118,9 @@ task<> input_stream::skip(std::size_t n) {
 
 // ---------------------------------------------------------------------------------------------------- output
 
-void output_stream::push_staged() noexcept {
-    if (staged() != 0) {
-        _state->enqueue(_staging.share(_staged_begin, staged()));
-        _staged_begin = _staged_end;
-    }
-}
-
-output_stream::write_awaiter output_stream::limit_awaiter() noexcept {
-    const std::uint64_t limit = _state->context().settings().max_unsent;
-    const std::uint64_t written = _state->written();
-    return {_state, written > limit ? written - limit : 0};
-}
-
-output_stream::write_awaiter output_stream::write(buffer b) {
-    _state->throw_if_send_failed();
-    push_staged(); // keep the order of copied and zero-copy writes
-    _state->enqueue(std::move(b));
-    return limit_awaiter();
+void output_stream::enqueue_staged() noexcept {
+    _state->enqueue(_staging.share(_staged_begin, staged()));
+    _staged_begin = _staged_end;
 }
 
 output_stream::write_awaiter output_stream::write(std::string_view bytes) {
@@ -158,14 +143,14 @@ output_stream::write_awaiter output_stream::write(std::string_view bytes) {
     return limit_awaiter();
 }
 
-output_stream::write_awaiter output_stream::flush() {
+output_stream::write_awaiter output_stream::wait_sent() {
     push_staged();
     _state->start_send();
     return {_state, _state->written()};
 }
 
 task<> output_stream::close() {
-    co_await flush();
+    co_await wait_sent(); // a FIN before the last send completes would cut it off
     if (!_shut) {
         _shut = true;
         if (::shutdown(_state->fd(), SHUT_WR) != 0 && errno != ENOTCONN) {

@@ -9,14 +9,16 @@
 ///     net::buffer line = co_await in.read_until("\n", 4096);  // throws std::length_error past 4096 bytes
 ///     if (line.empty()) break;                                 // EOF
 ///     co_await out.write(std::move(line));                     // queued, no copy
-///     co_await out.flush();                                    // handed to the kernel (one send per flush)
+///     co_await out.flush();                                    // on its way (one send per flush)
 /// }
-/// co_await out.close();                                        // flush, then half-close (FIN)
+/// co_await out.close();                                        // everything sent, then half-close (FIN)
 /// \endcode
 ///
 /// Reads never copy unless a result spans receive buffers. Writes are queued and go out in one send (or one
-/// sendmsg of up to 64 buffers) per flush; a write waits only when more than `config::max_unsent` bytes are
-/// still unsent. Errors from the peer (reset, EPIPE) raise std::system_error in the stream's user only.
+/// sendmsg of up to 64 buffers) per flush. Neither write nor flush waits for the kernel unless more than
+/// `config::max_unsent` bytes are still unsent (back-pressure): a request/response loop costs one wake-up per
+/// request, not two. A failed send (peer reset, EPIPE) raises std::system_error from the next write, flush,
+/// wait_sent or close of this stream only.
 ///
 /// \shard_local Streams belong to the shard that accepted or connected the socket; one reader and one writer
 /// at a time.
@@ -102,12 +104,24 @@ public:
         : _state(s) {}
 
     /// Queues `b` (no copy). \throws std::system_error once a send failed
-    [[nodiscard]] write_awaiter write(buffer b);
+    [[nodiscard]] write_awaiter write(buffer b) {
+        _state->throw_if_send_failed();
+        push_staged(); // keep the order of copied and zero-copy writes
+        _state->enqueue(std::move(b));
+        return limit_awaiter();
+    }
     /// Queues a copy of `bytes` (small writes are packed into shared chunks).
     [[nodiscard]] write_awaiter write(std::string_view bytes);
-    /// Sends everything written; completes when the kernel has accepted all of it.
-    [[nodiscard]] write_awaiter flush();
-    /// Flushes, then shuts the sending side (the peer reads EOF); the input side stays open.
+    /// Starts sending everything written. Completes at once unless more than `max_unsent` bytes wait.
+    [[nodiscard]] write_awaiter flush() noexcept {
+        push_staged();
+        _state->start_send();
+        return limit_awaiter();
+    }
+    /// Flushes and completes when the kernel has accepted every byte written so far.
+    [[nodiscard]] write_awaiter wait_sent();
+    /// Waits until everything written was sent, then shuts the sending side (the peer reads EOF); the input
+    /// side stays open.
     [[nodiscard]] task<> close();
 
     /// Bytes written and not yet accepted by the kernel.
@@ -115,8 +129,17 @@ public:
 
 private:
     [[nodiscard]] std::size_t staged() const noexcept { return _staged_end - _staged_begin; }
-    void push_staged() noexcept;
-    write_awaiter limit_awaiter() noexcept;
+    void push_staged() noexcept {
+        if (staged() != 0) {
+            enqueue_staged();
+        }
+    }
+    void enqueue_staged() noexcept;
+    [[nodiscard]] write_awaiter limit_awaiter() const noexcept {
+        const std::uint64_t written = _state->written();
+        const std::uint64_t limit = _state->max_unsent();
+        return {_state, written > limit ? written - limit : 0};
+    }
 
     detail::stream_state* _state = nullptr;
     buffer _staging; // chunk that small writes are copied into

@@ -1,9 +1,12 @@
 #include "net/detail/net_context.hh"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <sys/mman.h>
+#include <sys/utsname.h>
+#include <utility>
 
 #include <fmt/format.h>
 #include <liburing.h>
@@ -44,9 +47,25 @@ namespace {
 constinit thread_local net_context* tl_context = nullptr;
 }
 
+namespace {
+// (major, minor) of the running kernel; (0, 0) if uname fails.
+std::pair<int, int> kernel_version() noexcept {
+    utsname u{};
+    int major = 0;
+    int minor = 0;
+    if (::uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &major, &minor) == 2) {
+        return {major, minor};
+    }
+    return {0, 0};
+}
+} // namespace
+
 net_context::net_context(reactor& r)
     : _reactor(r)
     , _config(g_config) {
+    const auto kv = kernel_version();
+    _multishot_recv = kv >= std::pair{6, 0};
+    _multishot_accept = kv >= std::pair{5, 19};
     const unsigned n = _config.recv_buffers;
     _refs = std::make_unique<std::uint16_t[]>(n);
     _next = std::make_unique<std::uint16_t[]>(n);

@@ -54,6 +54,10 @@ public:
     /// Whether the kernel accepted the buffer ring (else connections receive into heap buffers, one at a time).
     [[nodiscard]] bool ring_available() const noexcept { return _ring != nullptr; }
     [[nodiscard]] unsigned free_buffers() const noexcept { return _free; }
+    /// Multishot receive (Linux 6.0+) and accept (5.19+): older kernels get one operation per arm. Multishot
+    /// is a flag of an existing opcode, so the opcode probe cannot tell; the kernel version does.
+    [[nodiscard]] bool multishot_recv() const noexcept { return _multishot_recv; }
+    [[nodiscard]] bool multishot_accept() const noexcept { return _multishot_accept; }
 
     /// A buffer id the kernel just filled with `len` bytes: now held once, by the caller.
     void filled(std::uint16_t bid, std::uint32_t len) noexcept {
@@ -89,6 +93,8 @@ private:
     std::size_t _memory_size = 0;
     io_uring_buf_ring* _ring = nullptr;
     unsigned _free = 0;
+    bool _multishot_recv = false;
+    bool _multishot_accept = false;
     std::unique_ptr<std::uint16_t[]> _refs;
     std::unique_ptr<std::uint16_t[]> _next;
     std::unique_ptr<std::uint32_t[]> _length;

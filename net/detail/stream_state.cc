@@ -24,11 +24,15 @@ void* completion_ptr(percore::detail::io_completion* c) noexcept {
 
 stream_state::stream_state(int fd, net_context& ctx) noexcept
     : _fd(fd)
-    , _ctx(ctx) {
+    , _ctx(ctx)
+    , _max_unsent(ctx.settings().max_unsent) {
     ctx.track(*this);
 }
 
 stream_state::~stream_state() {
+    if (_timer.linked()) {
+        _ctx.owner().timers().remove(_timer);
+    }
     while (_rx_head != net_context::no_buffer) {
         std::uint16_t bid = _rx_head;
         _rx_head = _ctx.next(bid);
@@ -42,13 +46,7 @@ stream_state::~stream_state() {
 
 // ---------------------------------------------------------------------------------------------------- reading
 
-buffer stream_state::take() {
-    if (_rx_head != net_context::no_buffer) {
-        std::uint16_t bid = _rx_head;
-        _rx_head = _ctx.next(bid);
-        _rx_bytes -= _ctx.length(bid);
-        return _ctx.to_buffer(bid);
-    }
+buffer stream_state::take_slow() {
     if (_rx_heap_ready) {
         _rx_heap_ready = false;
         _rx_bytes -= _rx_heap.size();
@@ -76,6 +74,9 @@ bool stream_state::park_reader(std::coroutine_handle<> h) noexcept {
     _reader = percore::detail::park_current(h, {&cancel_reader, this});
     if (_read_timeout > duration::zero()) {
         reactor& r = _ctx.owner();
+        if (_timer.linked()) {
+            r.timers().remove(_timer);
+        }
         _timer._deadline = r.to_tick_ceil(clock_type::now() + _read_timeout);
         r.timers().insert(_timer);
     }
@@ -88,7 +89,11 @@ void stream_state::arm_recv() noexcept {
     }
     io_uring_sqe* sqe = _ctx.owner().ring().get_sqe();
     if (_ctx.ring_available() && _ctx.free_buffers() > 0) {
-        io_uring_prep_recv_multishot(sqe, _fd, nullptr, 0, 0);
+        if (_ctx.multishot_recv()) {
+            io_uring_prep_recv_multishot(sqe, _fd, nullptr, 0, 0);
+        } else {
+            io_uring_prep_recv(sqe, _fd, nullptr, 0, 0); // kernels before 6.0: one receive per arm
+        }
         sqe->flags |= IOSQE_BUFFER_SELECT;
         sqe->buf_group = net_context::buffer_group;
     } else {
@@ -163,6 +168,9 @@ void stream_state::read_timer::fire(timer_entry* e) noexcept {
     if (s._reader != nullptr) {
         s._timed_out = true;
         s.wake_reader();
+    } else if (s._closed && s._send_in_flight) {
+        // Closed with a send the peer never took (zero window): give up on it so the socket can be closed.
+        percore::detail::submit_cancel(static_cast<send_side*>(&s));
     }
 }
 
@@ -174,11 +182,8 @@ void stream_state::cancel_reader(void* self) noexcept {
 
 // ---------------------------------------------------------------------------------------------------- writing
 
-void stream_state::start_send() noexcept {
+void stream_state::submit_send() noexcept {
     const std::size_t queued = _tx.size() - _tx_head;
-    if (_send_in_flight || queued == 0 || _tx_error != 0 || _closed) {
-        return;
-    }
     io_uring_sqe* sqe = _ctx.owner().ring().get_sqe();
     if (queued == 1) {
         const buffer& b = _tx[_tx_head];
@@ -209,6 +214,11 @@ void stream_state::on_send(int res, unsigned) noexcept {
     if (res > 0) {
         _sent += static_cast<std::uint64_t>(res);
         auto left = static_cast<std::size_t>(res);
+        if (_tx.size() - _tx_head == 1 && _tx[_tx_head].size() == left) [[likely]] {
+            _tx.clear(); // the usual case: one buffer, sent whole
+            _tx_head = 0;
+            left = 0;
+        }
         while (left > 0) {
             buffer& front = _tx[_tx_head];
             if (front.size() <= left) {
@@ -263,17 +273,27 @@ void stream_state::cancel_writer(void* self) noexcept {
     percore::detail::wake(std::exchange(s->_writer, nullptr));
 }
 
-void stream_state::throw_if_send_failed() const {
-    if (_tx_error != 0) {
-        throw std::system_error(_tx_error, std::system_category(), "send");
-    }
+void stream_state::throw_send_error() const {
+    throw std::system_error(_tx_error, std::system_category(), "send");
 }
 
 // ---------------------------------------------------------------------------------------------------- closing
 
 void stream_state::close_handle() noexcept {
     _closed = true;
-    cancel_all();
+    if (_recv_armed && !_recv_cancelling) {
+        percore::detail::submit_cancel(static_cast<recv_side*>(this));
+        _recv_cancelling = true;
+    }
+    if (_send_in_flight) {
+        // Flushed bytes still go out (flush does not wait for the kernel), for at most close_linger.
+        reactor& r = _ctx.owner();
+        if (_timer.linked()) {
+            r.timers().remove(_timer);
+        }
+        _timer._deadline = r.to_tick_ceil(clock_type::now() + _ctx.settings().close_linger);
+        r.timers().insert(_timer);
+    }
     release_if_closed();
 }
 

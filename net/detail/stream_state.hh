@@ -64,7 +64,15 @@ public:
     }
     /// The next piece of unread data; empty at EOF. \throws std::system_error on a receive error,
     /// percore::timed_out after the read timeout. \pre readable()
-    buffer take();
+    buffer take() {
+        if (_rx_head != net_context::no_buffer) [[likely]] {
+            const std::uint16_t bid = _rx_head;
+            _rx_head = _ctx.next(bid);
+            _rx_bytes -= _ctx.length(bid);
+            return _ctx.to_buffer(bid);
+        }
+        return take_slow();
+    }
     /// Parks the running fiber until readable() (arming the receive if needed). \return false if it need not park.
     bool park_reader(std::coroutine_handle<> h) noexcept;
     /// After a park: raises `aborted` if abort() pulled the reader out.
@@ -84,10 +92,15 @@ public:
         }
     }
     [[nodiscard]] std::uint64_t written() const noexcept { return _written; }
+    [[nodiscard]] std::uint64_t max_unsent() const noexcept { return _max_unsent; }
     [[nodiscard]] std::uint64_t sent() const noexcept { return _sent; }
     [[nodiscard]] int send_error() const noexcept { return _tx_error; }
     /// Hands queued bytes to the kernel unless a send is already in flight.
-    void start_send() noexcept;
+    void start_send() noexcept {
+        if (!_send_in_flight && _tx_head != _tx.size() && _tx_error == 0 && !_closed) {
+            submit_send();
+        }
+    }
     /// Parks the running fiber until `sent() >= target` or a send error. \return false if it need not park.
     bool park_writer(std::coroutine_handle<> h, std::uint64_t target) noexcept;
     /// After a park: raises `aborted` if abort() pulled the writer out, std::system_error for a failed send
@@ -98,7 +111,13 @@ public:
         }
         throw_if_send_failed();
     }
-    void throw_if_send_failed() const;
+    void throw_if_send_failed() const {
+        if (_tx_error != 0) [[unlikely]] {
+            throw_send_error();
+        }
+    }
+    /// Flush until everything written was accepted by the kernel (or a send failed).
+    [[nodiscard]] bool all_sent() const noexcept { return _sent == _written || _tx_error != 0; }
 
     /// The connection handle let go: cancel what is in flight, close the socket, free this once quiet.
     void close_handle() noexcept;
@@ -110,6 +129,9 @@ private:
     ~stream_state();
     void on_recv(int res, unsigned flags) noexcept override;
     void on_send(int res, unsigned flags) noexcept override;
+    buffer take_slow();
+    void submit_send() noexcept;
+    [[noreturn]] void throw_send_error() const;
     void arm_recv() noexcept;
     void wake_reader() noexcept;
     void wake_writer_if_done() noexcept;
@@ -155,6 +177,7 @@ private:
     std::uint64_t _written = 0;
     std::uint64_t _sent = 0;
     std::uint64_t _writer_target = 0;
+    std::uint64_t _max_unsent;
     percore::detail::fiber* _writer = nullptr;
 };
 
