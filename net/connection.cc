@@ -70,12 +70,6 @@ void connection::set_keepalive(bool on, const keepalive_params& p) {
     }
 }
 
-void connection::shutdown_output() {
-    if (::shutdown(fd(), SHUT_WR) != 0 && errno != ENOTCONN) {
-        throw std::system_error(errno, std::system_category(), "shutdown");
-    }
-}
-
 namespace {
 
 task<int> connect_fd(int fd, socket_address address) {

@@ -65,8 +65,6 @@ public:
     void set_nodelay(bool on);
     /// SO_KEEPALIVE with the given probing (TCP only). \throws std::system_error
     void set_keepalive(bool on, const keepalive_params& params = {});
-    /// Half-close without flushing: the peer reads EOF after what was already sent.
-    void shutdown_output();
     /// Reads waiting longer than `d` raise percore::timed_out (zero: never).
     void set_read_timeout(duration d) noexcept { _in.set_timeout(d); }
 

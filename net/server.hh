@@ -43,8 +43,10 @@ struct server_options {
     socket_address address = socket_address::from_host_port("127.0.0.1", 0);
     accept_mode mode = accept_mode::reuse_port;
     listen_options listen{};
-    /// Connections open at once over all shards (each shard takes an equal share); connections past it are
-    /// closed as soon as they are accepted, and counted. 0: no limit.
+    /// Connections open at once over all shards. Shards share nothing, so each admits an equal share (the first
+    /// ones one more when it does not divide) and closes a connection past its own share as soon as it is
+    /// accepted, counting it: the total never exceeds the limit, but a shard may refuse while another has room.
+    /// 0: no limit.
     std::size_t max_connections = 0;
     /// How long stop() lets open connections finish before it aborts their handlers.
     std::chrono::milliseconds drain_timeout{5000};

@@ -76,13 +76,16 @@ socket_address socket_address::parse(std::string_view text) {
         }
         port = text.substr(colon + 1);
     }
+    const std::uint16_t number = parse_port(text, port); // its errors quote `text` already
+    if (host.empty()) {
+        fail(text, "missing host");
+    }
     try {
-        return from_host_port(host, parse_port(text, port));
+        return from_host_port(host, number);
     } catch (const address_error&) {
-        if (host.empty()) {
-            fail(text, "missing host");
-        }
-        throw;
+        fail(text, host.find(':') != std::string_view::npos
+                       ? "not a numeric IPv6 address"
+                       : "not a numeric IPv4 address (host names are not resolved: a lookup would block the reactor)");
     }
 }
 

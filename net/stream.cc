@@ -81,7 +81,7 @@ task<buffer> input_stream::read_until(std::string_view delimiter, std::size_t ma
     }
     // Spans receive buffers (or is too long): accumulate, searching only where a new match can start.
     std::string acc(first.view());
-    first.reset();
+    buffer last = std::move(first); // the receive that holds acc's tail
     while (acc.size() < max) {
         buffer more = co_await read();
         if (more.empty()) {
@@ -90,18 +90,25 @@ task<buffer> input_stream::read_until(std::string_view delimiter, std::size_t ma
         const std::size_t old = acc.size();
         acc.append(more.view());
         pos = acc.find(delimiter, old >= delimiter.size() ? old - delimiter.size() + 1 : 0);
-        if (pos == std::string::npos) {
-            continue;
-        }
-        const std::size_t end = pos + delimiter.size();
-        if (end > max) {
+        if (pos == std::string::npos || pos + delimiter.size() > max) {
+            last = std::move(more);
+            if (pos == std::string::npos) {
+                continue;
+            }
             break;
         }
+        const std::size_t end = pos + delimiter.size();
         if (const std::size_t excess = acc.size() - end; excess > 0) {
             _current = more.share(more.size() - excess, excess);
         }
         acc.resize(end);
         co_return buffer::copy_of(acc);
+    }
+    // Only the first `max` bytes are dropped: what follows them (the next line, maybe) stays readable. It lies
+    // within `last`, since acc was shorter than max before `last` was appended.
+    if (acc.size() > max) {
+        const std::size_t excess = acc.size() - max;
+        _current = last.share(last.size() - excess, excess);
     }
     throw std::length_error(fmt::format("no '{}' within {} bytes", delimiter == "\n" ? "\\n" : delimiter, max));
 }

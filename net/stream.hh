@@ -39,19 +39,22 @@ public:
     class read_awaiter {
     public:
         explicit read_awaiter(input_stream& in) noexcept
-            : _in(in) {}
-        bool await_ready() const noexcept { return !_in._current.empty() || _in._state->readable(); }
-        bool await_suspend(std::coroutine_handle<> h) noexcept { return _in._state->park_reader(h); }
+            : _in(in)
+            , _state(in._state) {}
+        bool await_ready() const noexcept { return !_in._current.empty() || _state->readable(); }
+        bool await_suspend(std::coroutine_handle<> h) noexcept { return _state->park_reader(h); }
         buffer await_resume() {
             if (!_in._current.empty()) {
                 return std::move(_in._current);
             }
-            _in._state->after_reader_wake();
-            return _in._state->take();
+            // _state, not _in._state: a close() from another task while this one was parked resets the stream.
+            _state->after_reader_wake();
+            return _state->take();
         }
 
     private:
         input_stream& _in;
+        detail::stream_state* _state;
     };
 
     input_stream() noexcept = default;
@@ -66,8 +69,8 @@ public:
     /// Exactly `n` bytes, fewer only at EOF.
     [[nodiscard]] task<buffer> read_exactly(std::size_t n);
     /// Bytes up to and including `delimiter`; at EOF what was left (maybe nothing), without it.
-    /// \throws std::length_error when `max` bytes arrived without the delimiter (the stream stays usable: the
-    /// bytes read are dropped)
+    /// \throws std::length_error when `max` bytes arrived without the delimiter (the stream stays usable: those
+    /// first `max` bytes are dropped, what follows them is read next)
     [[nodiscard]] task<buffer> read_until(std::string_view delimiter, std::size_t max);
     /// Discards `n` bytes (fewer at EOF).
     [[nodiscard]] task<> skip(std::size_t n);
@@ -104,7 +107,7 @@ public:
         : _state(s) {}
 
     /// Queues `b` (no copy). \throws std::system_error once a send failed
-    [[nodiscard]] write_awaiter write(buffer b) {
+    [[nodiscard]] write_awaiter write(buffer&& b) {
         _state->throw_if_send_failed();
         push_staged(); // keep the order of copied and zero-copy writes
         _state->enqueue(std::move(b));

@@ -28,8 +28,12 @@ configure_build() {
 # build DIR [targets...]
 build() {
   local dir="$1"; shift
-  ninja -C "$dir" -j "$PERCORE_JOBS" "$@" 2>&1 | grep -v '^ninja: \(Entering\|no work\)' | grep -v '^\[' \
-    | grep -v '^\(Configuring\|Dependency\|Compiler for\|Found\|Build targets\|Message\|Cleaning\)' || true
-  # ninja's exit status, not grep's
-  return "${PIPESTATUS[0]}"
+  # The filter's exit status is grep's (1 when it drops every line): ninja's travels through the pipe instead,
+  # as a last line the final stage turns into its own exit status.
+  { ninja -C "$dir" -j "$PERCORE_JOBS" "$@" 2>&1; echo "ninja-status $?"; } \
+    | grep -v '^ninja: \(Entering\|no work\)' | grep -v '^\[' \
+    | grep -v '^\(Configuring\|Dependency\|Compiler for\|Found\|Build targets\|Message\|Cleaning\)' \
+    | { status=1; while IFS= read -r line; do
+          if [[ "$line" == "ninja-status "* ]]; then status="${line#ninja-status }"; else printf '%s\n' "$line"; fi
+        done; exit "$status"; }
 }

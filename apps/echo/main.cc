@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
     cli.add_option("--address", o.address, "IP address to listen on (loopback by default)")->capture_default_str();
     cli.add_option("--port", o.port, "TCP port (0: any free port)")->capture_default_str();
     cli.add_option("--max-connections", o.max_connections,
-                   "connections open at once over all shards; more are closed at once and counted (0: no limit)")
+                   "connections open at once over all shards, each shard admitting an equal share; more are "
+                   "closed at once and counted (0: no limit)")
         ->capture_default_str();
     cli.add_option("--idle-timeout-ms", o.idle_timeout_ms, "close a connection idle this long (0: never)")
         ->capture_default_str();

@@ -72,6 +72,7 @@ bool stream_state::park_reader(std::coroutine_handle<> h) noexcept {
         return false; // arming failed into an error (no SQE is ever refused, but stay safe)
     }
     _reader = percore::detail::park_current(h, {&cancel_reader, this});
+    _reader_in_await = true;
     if (_read_timeout > duration::zero()) {
         reactor& r = _ctx.owner();
         if (_timer.linked()) {
@@ -233,6 +234,11 @@ void stream_state::on_send(int res, unsigned) noexcept {
         if (_tx_head == _tx.size()) {
             _tx.clear();
             _tx_head = 0;
+        } else if (_tx_head >= 64 && _tx_head * 2 >= _tx.size()) {
+            // A writer that never lets the queue run empty: drop the sent entries (no send is in flight now,
+            // and the iovecs point at buffer data, not at these entries).
+            _tx.erase(_tx.begin(), _tx.begin() + static_cast<std::ptrdiff_t>(_tx_head));
+            _tx_head = 0;
         }
     } else if (res != -ECANCELED || !_closed) {
         _tx_error = -res;
@@ -258,6 +264,7 @@ bool stream_state::park_writer(std::coroutine_handle<> h, std::uint64_t target) 
     }
     _writer_target = target;
     _writer = percore::detail::park_current(h, {&cancel_writer, this});
+    _writer_in_await = true;
     return true;
 }
 
@@ -281,6 +288,19 @@ void stream_state::throw_send_error() const {
 
 void stream_state::close_handle() noexcept {
     _closed = true;
+    // Tasks parked here (another fiber reading or writing) learn that the connection is gone.
+    if (_reader_in_await) {
+        ++_parked;
+        if (_reader != nullptr) {
+            wake_reader();
+        }
+    }
+    if (_writer_in_await) {
+        ++_parked;
+        if (_writer != nullptr) {
+            percore::detail::wake(std::exchange(_writer, nullptr));
+        }
+    }
     if (_recv_armed && !_recv_cancelling) {
         percore::detail::submit_cancel(static_cast<recv_side*>(this));
         _recv_cancelling = true;
@@ -308,9 +328,15 @@ void stream_state::cancel_all() noexcept {
 }
 
 void stream_state::release_if_closed() noexcept {
-    if (_closed && _inflight == 0) {
+    if (_closed && _inflight == 0 && _parked == 0) {
         delete this;
     }
+}
+
+void stream_state::leave_closed() {
+    --_parked;
+    release_if_closed(); // may delete this
+    throw std::system_error(ECANCELED, std::system_category(), "connection closed");
 }
 
 } // namespace percore::net::detail

@@ -3,8 +3,8 @@
 /// (or sendmsg of up to 64 buffers) in flight, and the reader and writer parked on them.
 ///
 /// Invariants
-/// - Heap-allocated; owned by the `connection` handle until it is dropped, then by its in-flight operations: the
-///   last completion after close deletes it (its SQEs point at it and at its iovecs).
+/// - Heap-allocated; owned by the `connection` handle until it is dropped, then by its in-flight operations and
+///   by fibers that were parked on it (another task reading or writing): the last of them deletes it.
 /// - At most one receive and one send are in flight (`_inflight` counts them, plus nothing else).
 /// - Unread data is a chain of ring buffer ids (linked through the context's `next` array) followed by at most
 ///   one heap buffer (`_rx_heap`, from a plain receive when the ring had no free buffer): arrival order.
@@ -77,6 +77,9 @@ public:
     bool park_reader(std::coroutine_handle<> h) noexcept;
     /// After a park: raises `aborted` if abort() pulled the reader out.
     void after_reader_wake() {
+        if (std::exchange(_reader_in_await, false) && _closed) [[unlikely]] {
+            leave_closed();
+        }
         if (std::exchange(_reader_cancelled, false)) {
             percore::detail::throw_aborted();
         }
@@ -85,7 +88,7 @@ public:
     [[nodiscard]] std::size_t unread_bytes() const noexcept { return _rx_bytes; }
 
     // ---- writing
-    void enqueue(buffer b) noexcept {
+    void enqueue(buffer&& b) noexcept {
         if (!b.empty() && _tx_error == 0) {
             _written += b.size();
             _tx.push_back(std::move(b));
@@ -106,6 +109,9 @@ public:
     /// After a park: raises `aborted` if abort() pulled the writer out, std::system_error for a failed send
     /// (EPIPE, ECONNRESET...).
     void after_writer_wake() {
+        if (std::exchange(_writer_in_await, false) && _closed) [[unlikely]] {
+            leave_closed();
+        }
         if (std::exchange(_writer_cancelled, false)) {
             percore::detail::throw_aborted();
         }
@@ -130,6 +136,8 @@ private:
     void on_recv(int res, unsigned flags) noexcept override;
     void on_send(int res, unsigned flags) noexcept override;
     buffer take_slow();
+    /// A fiber that close_handle() woke leaves: the state may go now. \throws std::system_error(ECANCELED)
+    [[noreturn]] void leave_closed();
     void submit_send() noexcept;
     [[noreturn]] void throw_send_error() const;
     void arm_recv() noexcept;
@@ -151,6 +159,9 @@ private:
     net_context& _ctx;
     std::uint8_t _inflight = 0;
     bool _closed = false;
+    std::uint8_t _parked = 0;      // fibers that were parked when close_handle() ran and have not left their awaiter
+    bool _reader_in_await = false; // a reader parked (or woken and not yet resumed)
+    bool _writer_in_await = false;
     // receive
     bool _recv_armed = false;
     bool _recv_cancelling = false;

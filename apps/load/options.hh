@@ -1,0 +1,48 @@
+/// \file
+/// \brief percore-load's settings (from the command line) and the timeline of one run, shared by every shard.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "net/socket_address.hh"
+#include "runtime/clock.hh"
+
+namespace percore::load {
+
+struct load_options {
+    std::string mode = "echo";
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 7000;
+    unsigned connections = 50;
+    std::size_t size = 64;
+    /// Messages in flight per connection (a sliding window: each verified reply frees a slot for the next).
+    unsigned depth = 1;
+    /// Measured seconds after the warm-up; <= 0: no time limit (only with `messages`).
+    double duration_s = 5;
+    double warmup_s = 1;
+    /// Stop after this many measured messages over all connections (0: time-bounded).
+    std::uint64_t messages = 0;
+    /// Open loop: messages per second over all connections (0: closed loop).
+    double rate = 0;
+    bool json = false;
+    /// A connect or a reply slower than this ends the connection with an error.
+    unsigned timeout_ms = 2000;
+};
+
+/// One run's timeline, fixed by shard 0 once every connection is up.
+struct run_plan {
+    load_options options;
+    net::socket_address address;
+    /// Connections start sending.
+    time_point start;
+    /// Messages whose (intended) send time is at or after this are measured.
+    time_point measure_from;
+    /// No message is sent at or after this (time_point::max(): only the message count ends the run).
+    time_point measure_until;
+    /// Connections still busy at this time are cut, their messages in flight counted as errors.
+    time_point hard_stop;
+};
+
+} // namespace percore::load

@@ -1,0 +1,227 @@
+#include <cerrno>
+#include <chrono>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string>
+#include <sys/socket.h>
+#include <system_error>
+#include <unistd.h>
+#include <vector>
+
+#include "net/connection.hh"
+#include "net/listener.hh"
+#include "runtime/errors.hh"
+#include "runtime/preempt.hh"
+#include "runtime/spawn.hh"
+#include "runtime/timer.hh"
+#include "runtime/with_timeout.hh"
+#include "tests/net/net_test.hh"
+#include "tests/support/test_runtime.hh"
+
+using namespace percore;
+using namespace percore::net;
+using namespace percore::net::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A loopback port with nothing listening on it (bound, never listened: nobody else gets it meanwhile).
+struct closed_port {
+    int fd = -1;
+    socket_address address;
+    closed_port() {
+        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        auto a = loopback_any_port();
+        REQUIRE(::bind(fd, a.native(), a.length()) == 0);
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0);
+        address = socket_address(reinterpret_cast<sockaddr*>(&ss), len);
+    }
+    closed_port(const closed_port&) = delete;
+    closed_port& operator=(const closed_port&) = delete;
+    ~closed_port() { ::close(fd); }
+};
+
+task<int> connect_error(socket_address a, connect_options o, std::string* what) {
+    try {
+        connection c = co_await connect(a, o);
+    } catch (const std::system_error& e) {
+        *what = e.what();
+        co_return e.code().value();
+    }
+    co_return 0;
+}
+
+task<> accept_one_and_drop(listener& l) {
+    connection c = co_await l.accept();
+}
+
+task<> connect_close_cycles(int n) {
+    auto l = listener::listen(loopback_any_port());
+    const socket_address a = l.local_address();
+    auto acceptor = [](listener& lst, int count) -> task<int> {
+        int got = 0;
+        for (int i = 0; i < count; ++i) {
+            connection c = co_await lst.accept();
+            buffer b = co_await c.input().read(); // EOF from the client's close
+            got += b.empty() ? 1 : 0;
+        }
+        co_return got;
+    };
+    auto server = spawn(acceptor(l, n));
+    for (int i = 0; i < n; ++i) {
+        connection c = co_await connect(a);
+        c.close();
+    }
+    const int eofs = co_await server;
+    CHECK(eofs == n);
+}
+
+} // namespace
+
+TEST_SUITE("net/listener") {
+    RUNTIME_TEST_CASE("a listener on port 0 reports the port the kernel chose") {
+        auto l = listener::listen(loopback_any_port());
+        const socket_address a = l.local_address();
+        CHECK(a.port() != 0);
+        CHECK(a.to_string().starts_with("127.0.0.1:"));
+        auto accepted = spawn(l.accept());
+        connection c = co_await with_timeout(5s, connect(a));
+        connection s = co_await accepted;
+        CHECK(s.local_address() == a);
+        CHECK(s.remote_address() == c.local_address());
+        CHECK(c.remote_address() == a);
+        CHECK(l.accepted() == 1);
+    }
+
+    RUNTIME_TEST_CASE("an IPv6 listener accepts on ::1") {
+        auto l = listener::listen(socket_address::parse("[::1]:0"));
+        CHECK(l.local_address().family() == AF_INET6);
+        auto accepted = spawn(l.accept());
+        connection c = co_await with_timeout(5s, connect(l.local_address()));
+        connection s = co_await accepted;
+        co_await c.output().write("v6");
+        co_await c.output().close();
+        std::string got = co_await with_timeout(5s, read_all(s.input()));
+        CHECK(got == "v6");
+    }
+
+    RUNTIME_TEST_CASE("binding an address in use throws EADDRINUSE naming it") {
+        auto l = listener::listen(loopback_any_port());
+        const socket_address a = l.local_address();
+        int error = 0;
+        std::string what;
+        try {
+            auto again = listener::listen(a);
+        } catch (const std::system_error& e) {
+            error = e.code().value();
+            what = e.what();
+        }
+        CHECK(error == EADDRINUSE);
+        CHECK(what.find(a.to_string()) != std::string::npos);
+        co_return;
+    }
+
+    RUNTIME_TEST_CASE("connect to a closed port throws ECONNREFUSED naming the address") {
+        closed_port port;
+        std::string what;
+        const int error = co_await connect_error(port.address, {}, &what);
+        CHECK(error == ECONNREFUSED);
+        CHECK(what.find(port.address.to_string()) != std::string::npos);
+    }
+
+    RUNTIME_TEST_CASE("connect gives up after its timeout with ETIMEDOUT naming the address") {
+        // A listener whose accept queue is full and which never accepts: the kernel drops further SYNs.
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        auto a = loopback_any_port();
+        REQUIRE(::bind(fd, a.native(), a.length()) == 0);
+        REQUIRE(::listen(fd, 0) == 0);
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0);
+        const socket_address target(reinterpret_cast<sockaddr*>(&ss), len);
+        std::vector<int> fillers;
+        for (int i = 0; i < 4; ++i) {
+            int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+            (void)::connect(c, target.native(), target.length());
+            fillers.push_back(c);
+        }
+        co_await sleep_for(50ms);
+        std::string what;
+        const auto start = std::chrono::steady_clock::now();
+        const int error = co_await connect_error(target, {.timeout = 200ms}, &what);
+        const auto took = std::chrono::steady_clock::now() - start;
+        CHECK(error == ETIMEDOUT);
+        CHECK(what.find(target.to_string()) != std::string::npos);
+        CHECK(took >= 190ms);
+        CHECK(took < 3s);
+        for (int c : fillers) {
+            ::close(c);
+        }
+        ::close(fd);
+    }
+
+    RUNTIME_TEST_CASE("aborting a task blocked in accept raises aborted; the listener still accepts") {
+        auto l = listener::listen(loopback_any_port());
+        auto h = spawn(l.accept());
+        co_await sleep_for(10ms);
+        h.abort();
+        bool was_aborted = false;
+        try {
+            connection c = co_await h;
+        } catch (const aborted&) {
+            was_aborted = true;
+        }
+        CHECK(was_aborted);
+        auto accepted = spawn(l.accept());
+        connection c = co_await with_timeout(5s, connect(l.local_address()));
+        connection s = co_await with_timeout(5s, joined(std::move(accepted)));
+        CHECK(static_cast<bool>(s));
+    }
+
+    RUNTIME_TEST_CASE("closing a listener wakes a pending accept with ECANCELED") {
+        auto l = listener::listen(loopback_any_port());
+        auto waiter = [](listener& lst) -> task<int> {
+            try {
+                connection c = co_await lst.accept();
+            } catch (const std::system_error& e) {
+                co_return e.code().value();
+            }
+            co_return 0;
+        };
+        auto h = spawn(waiter(l));
+        co_await sleep_for(10ms);
+        l.close();
+        const int error = co_await with_timeout(5s, joined(std::move(h)));
+        CHECK(error == ECANCELED);
+    }
+
+    RUNTIME_TEST_CASE("dropping a listener with queued connections closes them") {
+        const int before = count_fds();
+        {
+            auto l = listener::listen(loopback_any_port());
+            const socket_address a = l.local_address();
+            // One accept arms the multishot accept; later connections queue in the listener.
+            auto first = spawn(accept_one_and_drop(l));
+            std::vector<connection> clients;
+            for (int i = 0; i < 10; ++i) {
+                clients.push_back(co_await connect(a));
+            }
+            co_await first;
+            co_await sleep_for(20ms);
+        }
+        co_await sleep_for(20ms);
+        CHECK(count_fds() <= before);
+    }
+
+    RUNTIME_TEST_CASE("2000 connect/close cycles leak no file descriptor") {
+        co_await with_timeout(20s, connect_close_cycles(20)); // warm up: rings, contexts, lazily opened fds
+        co_await sleep_for(20ms);
+        const int before = count_fds();
+        co_await with_timeout(25s, connect_close_cycles(2000));
+        co_await sleep_for(50ms);
+        const int after = count_fds();
+        CHECK(after == before);
+    }
+}

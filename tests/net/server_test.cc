@@ -1,0 +1,193 @@
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "net/connection.hh"
+#include "net/server.hh"
+#include "runtime/errors.hh"
+#include "runtime/spawn.hh"
+#include "runtime/timer.hh"
+#include "runtime/when_all.hh"
+#include "runtime/with_timeout.hh"
+#include "tests/net/net_test.hh"
+#include "tests/support/test_runtime.hh"
+
+using namespace percore;
+using namespace percore::net;
+using namespace percore::net::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::function<connection_handler()> echo_factory() {
+    return [] { return connection_handler(&echo_handler); };
+}
+
+/// Reads what the server sends until EOF or an error; \return the bytes, or "<error N>".
+task<std::string> drain_input(connection& c) {
+    try {
+        std::string s = co_await read_all(c.input());
+        co_return s;
+    } catch (const std::system_error& e) {
+        co_return "<error " + std::to_string(e.code().value()) + ">";
+    }
+}
+
+task<> sleepy_then_reply(connection c) {
+    buffer b = co_await c.input().read_exactly(4);
+    co_await sleep_for(300ms);
+    co_await c.output().write("done:");
+    co_await c.output().write(std::move(b));
+    co_await c.output().close();
+}
+
+std::atomic<int> g_idle_aborted{0};
+
+task<> idle_handler(connection c) {
+    try {
+        buffer b = co_await c.input().read(); // the client never sends
+    } catch (const aborted&) {
+        g_idle_aborted.fetch_add(1);
+        throw;
+    }
+}
+
+} // namespace
+
+TEST_SUITE("net/server") {
+    RUNTIME_TEST_CASE("a server echoes on the port it bound, and counts what it served") {
+        server srv({.address = loopback_any_port()}, echo_factory());
+        co_await srv.start();
+        CHECK(srv.local_address().port() != 0);
+        std::vector<task<bool>> clients;
+        for (int i = 0; i < 20; ++i) {
+            clients.push_back(echo_round_trip(srv.local_address(), random_bytes(1000 * i, i), 333));
+        }
+        std::vector<bool> ok = co_await with_timeout(10s, when_all(std::move(clients)));
+        for (bool b : ok) {
+            CHECK(b);
+        }
+        co_await sleep_for(10ms);
+        server_stats s = co_await srv.stats();
+        CHECK(s.accepted == 20);
+        CHECK(s.rejected == 0);
+        CHECK(s.failed == 0);
+        CHECK(s.active == 0);
+        co_await srv.stop();
+        co_await srv.stop(); // idempotent
+    }
+
+    RUNTIME_TEST_CASE("connections over max_connections are closed at once and counted as rejected") {
+        server srv({.address = loopback_any_port(), .max_connections = 2}, echo_factory());
+        co_await srv.start();
+        const socket_address a = srv.local_address();
+        connection c1 = co_await connect(a);
+        connection c2 = co_await connect(a);
+        co_await sleep_for(20ms);
+        connection c3 = co_await connect(a);
+        const auto start = std::chrono::steady_clock::now();
+        std::string third = co_await with_timeout(5s, drain_input(c3));
+        CHECK((third.empty() || third == "<error 104>")); // EOF or reset: closed by the server
+        CHECK(std::chrono::steady_clock::now() - start < 1s);
+        // The first two are served.
+        co_await c1.output().write("one");
+        co_await c1.output().flush();
+        buffer b = co_await with_timeout(5s, c1.input().read_exactly(3));
+        CHECK(b.view() == "one");
+        server_stats s = co_await srv.stats();
+        CHECK(s.rejected == 1);
+        CHECK(s.accepted == 2);
+        CHECK(s.active == 2);
+        // A slot freed is a slot available again.
+        c2.close();
+        co_await sleep_for(50ms);
+        const bool ok = co_await with_timeout(5s, echo_round_trip(a, "again", 5));
+        CHECK(ok);
+        co_await c1.output().close();
+        co_await srv.stop();
+    }
+
+    RUNTIME_TEST_CASE("a client reset mid-stream fails its connection only; the server serves others") {
+        server srv({.address = loopback_any_port()}, echo_factory());
+        co_await srv.start();
+        const socket_address a = srv.local_address();
+        for (int i = 0; i < 5; ++i) {
+            connection c = co_await connect(a);
+            co_await c.output().write(std::string_view(random_bytes(200'000, i)));
+            co_await c.output().flush();
+            buffer some = co_await with_timeout(5s, c.input().read_exactly(1000));
+            CHECK(some.size() == 1000);
+            set_linger_zero(c.fd());
+            c.close();
+        }
+        const bool ok = co_await with_timeout(10s, echo_round_trip(a, random_bytes(100'000, 99), 4096));
+        CHECK(ok);
+        co_await sleep_for(50ms);
+        server_stats s = co_await srv.stats();
+        CHECK(s.accepted == 6);
+        CHECK(s.failed == 5);
+        CHECK(s.active == 0);
+        co_await srv.stop();
+    }
+
+    RUNTIME_TEST_CASE("stop lets a busy connection finish and aborts an idle one after drain_timeout") {
+        server busy({.address = loopback_any_port(), .drain_timeout = 3000ms},
+                    [] { return connection_handler(&sleepy_then_reply); });
+        co_await busy.start();
+        connection c = co_await connect(busy.local_address());
+        co_await c.output().write("abcd");
+        co_await c.output().flush();
+        co_await sleep_for(20ms);
+        auto start = std::chrono::steady_clock::now();
+        co_await with_timeout(10s, busy.stop());
+        auto took = std::chrono::steady_clock::now() - start;
+        CHECK(took < 2500ms); // did not wait for the drain timeout
+        std::string reply = co_await with_timeout(5s, drain_input(c));
+        CHECK(reply == "done:abcd");
+        // No new connections once stopped.
+        std::string what;
+        bool refused = false;
+        try {
+            connection late = co_await connect(busy.local_address());
+        } catch (const std::system_error& e) {
+            refused = e.code().value() == ECONNREFUSED;
+        }
+        CHECK(refused);
+
+        g_idle_aborted = 0;
+        server idle({.address = loopback_any_port(), .drain_timeout = 200ms},
+                    [] { return connection_handler(&idle_handler); });
+        co_await idle.start();
+        connection i = co_await connect(idle.local_address());
+        co_await sleep_for(20ms);
+        start = std::chrono::steady_clock::now();
+        co_await with_timeout(10s, idle.stop());
+        took = std::chrono::steady_clock::now() - start;
+        CHECK(took >= 190ms);
+        CHECK(took < 2s);
+        CHECK(g_idle_aborted.load() == 1);
+        std::string rest = co_await with_timeout(5s, drain_input(i));
+        CHECK((rest.empty() || rest == "<error 104>"));
+    }
+
+    RUNTIME_TEST_CASE("starting on an address in use throws naming it") {
+        auto l = listener::listen(loopback_any_port());
+        server srv({.address = l.local_address(), .mode = accept_mode::handoff}, echo_factory());
+        std::string what;
+        try {
+            co_await srv.start();
+        } catch (const std::system_error& e) {
+            what = e.what();
+        }
+        CHECK(what.find(l.local_address().to_string()) != std::string::npos);
+    }
+
+    TEST_CASE("parse_accept_mode knows both modes and rejects others") {
+        CHECK(parse_accept_mode("reuseport") == accept_mode::reuse_port);
+        CHECK(parse_accept_mode("handoff") == accept_mode::handoff);
+        CHECK_THROWS_AS((void)parse_accept_mode("roundrobin"), std::invalid_argument);
+    }
+}

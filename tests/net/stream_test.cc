@@ -1,0 +1,343 @@
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "net/connection.hh"
+#include "net/listener.hh"
+#include "runtime/errors.hh"
+#include "runtime/preempt.hh"
+#include "runtime/spawn.hh"
+#include "runtime/timer.hh"
+#include "runtime/when_all.hh"
+#include "runtime/with_timeout.hh"
+#include "tests/net/net_test.hh"
+#include "tests/support/test_runtime.hh"
+
+using namespace percore;
+using namespace percore::net;
+using namespace percore::net::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A connected pair over loopback: `client` made by connect(), `server` by accept().
+struct socket_pair {
+    listener l;
+    connection client;
+    connection server;
+};
+
+task<socket_pair> make_pair() {
+    socket_pair p;
+    p.l = listener::listen(loopback_any_port());
+    auto accepted = spawn(p.l.accept());
+    p.client = co_await connect(p.l.local_address());
+    p.server = co_await accepted;
+    co_return p;
+}
+
+task<void> send_raw(connection& c, std::string bytes) {
+    co_await c.output().write(std::string_view(bytes));
+    co_await c.output().flush();
+}
+
+task<> many_connections_body(std::size_t n) {
+    auto l = listener::listen(loopback_any_port());
+    const socket_address a = l.local_address();
+    auto server = spawn(accept_and_echo(l, n));
+    std::mt19937 rng(42);
+    std::vector<task<bool>> clients;
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        // Mostly small messages, some over a receive buffer, a few of several hundred KiB.
+        const std::size_t size = i % 20 == 0 ? 100'000 + rng() % 400'000 : rng() % 40'000;
+        total += size;
+        clients.push_back(echo_round_trip(a, random_bytes(size, static_cast<std::uint32_t>(i)), 1 + rng() % 9000));
+    }
+    std::vector<bool> ok = co_await when_all(std::move(clients));
+    co_await server;
+    std::size_t good = 0;
+    for (bool b : ok) {
+        good += b ? 1 : 0;
+    }
+    CHECK(good == n);
+    MESSAGE(total, " bytes echoed over ", n, " connections");
+}
+
+task<> sixteen_mib_body() {
+    auto l = listener::listen(loopback_any_port());
+    auto server = spawn(accept_and_echo(l, 1));
+    const bool ok = co_await echo_round_trip(l.local_address(), random_bytes(16 << 20, 16), 1 << 20);
+    CHECK(ok);
+    co_await server;
+}
+
+} // namespace
+
+TEST_SUITE("net/stream") {
+    RUNTIME_TEST_CASE("200 concurrent connections echo random-sized messages byte for byte") {
+        co_await with_timeout(25s, many_connections_body(200));
+    }
+
+    RUNTIME_TEST_CASE("a 16 MiB message comes back intact") {
+        co_await with_timeout(25s, sixteen_mib_body());
+    }
+
+    RUNTIME_TEST_CASE("after the client shuts its sending side it still receives everything") {
+        socket_pair p = co_await make_pair();
+        const std::string payload = random_bytes(300'000, 3);
+        co_await p.client.output().write(std::string_view(payload));
+        co_await p.client.output().close(); // FIN: the server reads EOF after the payload
+        auto served = spawn(echo_handler(std::move(p.server)));
+        std::string got = co_await with_timeout(10s, read_all(p.client.input()));
+        CHECK(got.size() == payload.size());
+        CHECK(got == payload);
+        co_await served;
+    }
+
+    RUNTIME_TEST_CASE("output_stream::close sends what was written, then the peer reads EOF") {
+        socket_pair p = co_await make_pair();
+        co_await send_raw(p.client, "bye");
+        co_await p.client.output().close();
+        std::string got = co_await with_timeout(5s, read_all(p.server.input()));
+        CHECK(got == "bye");
+        // The other direction still works.
+        co_await send_raw(p.server, "still here");
+        buffer b = co_await with_timeout(5s, p.client.input().read_exactly(10));
+        CHECK(b.view() == "still here");
+    }
+
+    RUNTIME_TEST_CASE("output_stream::close flushes, half-closes, and leaves the input open") {
+        socket_pair p = co_await make_pair();
+        co_await p.server.output().write("last words");
+        co_await p.server.output().close();
+        std::string got = co_await with_timeout(5s, read_all(p.client.input()));
+        CHECK(got == "last words");
+        co_await send_raw(p.client, "reply after close");
+        buffer b = co_await with_timeout(5s, p.server.input().read_exactly(17));
+        CHECK(b.view() == "reply after close");
+        co_await p.server.output().close(); // a second close is harmless
+    }
+
+    RUNTIME_TEST_CASE("read_exactly assembles bytes across receives and returns fewer at EOF") {
+        socket_pair p = co_await make_pair();
+        auto reader = [](connection& c) -> task<std::vector<std::string>> {
+            std::vector<std::string> parts;
+            for (std::size_t n : {3, 7, 40000, 5}) {
+                buffer b = co_await c.input().read_exactly(n);
+                parts.push_back(b.str());
+            }
+            buffer tail = co_await c.input().read_exactly(100);
+            parts.push_back(tail.str());
+            buffer eof = co_await c.input().read_exactly(1);
+            parts.push_back(eof.empty() ? "<eof>" : eof.str());
+            co_return parts;
+        };
+        auto reading = spawn(reader(p.server));
+        const std::string data = random_bytes(3 + 7 + 40000 + 5 + 33, 7);
+        // Dribble it out in pieces that do not line up with the reads.
+        for (std::size_t pos = 0; pos < data.size(); pos += 1234) {
+            co_await send_raw(p.client, data.substr(pos, 1234));
+            co_await sleep_for(1ms);
+        }
+        co_await p.client.output().close();
+        std::vector<std::string> parts = co_await with_timeout(10s, joined(std::move(reading)));
+        REQUIRE(parts.size() == 6);
+        CHECK(parts[0] == data.substr(0, 3));
+        CHECK(parts[1] == data.substr(3, 7));
+        CHECK(parts[2] == data.substr(10, 40000));
+        CHECK(parts[3] == data.substr(40010, 5));
+        CHECK(parts[4] == data.substr(40015)); // 33 bytes: fewer than asked, at EOF
+        CHECK(parts[5] == "<eof>");
+    }
+
+    RUNTIME_TEST_CASE("read_until finds a delimiter split across two receives") {
+        socket_pair p = co_await make_pair();
+        co_await send_raw(p.client, "GET / HTTP/1.1\r");
+        co_await sleep_for(5ms);
+        co_await send_raw(p.client, "\nHost: x\r\n\r\nBODY");
+        buffer line = co_await with_timeout(5s, p.server.input().read_until("\r\n", 1024));
+        CHECK(line.view() == "GET / HTTP/1.1\r\n");
+        buffer host = co_await with_timeout(5s, p.server.input().read_until("\r\n", 1024));
+        CHECK(host.view() == "Host: x\r\n");
+        buffer blank = co_await with_timeout(5s, p.server.input().read_until("\r\n", 1024));
+        CHECK(blank.view() == "\r\n");
+        co_await p.client.output().close();
+        buffer rest = co_await with_timeout(5s, p.server.input().read_until("\r\n", 1024));
+        CHECK(rest.view() == "BODY"); // EOF without the delimiter: what was left
+        buffer eof = co_await with_timeout(5s, p.server.input().read_until("\r\n", 1024));
+        CHECK(eof.empty());
+    }
+
+    RUNTIME_TEST_CASE("read_until over max raises length_error and the stream stays usable") {
+        socket_pair p = co_await make_pair();
+        co_await send_raw(p.client, std::string(100, 'x'));
+        co_await sleep_for(5ms);
+        co_await send_raw(p.client, std::string(100, 'y') + "\nnext line\n");
+        bool too_long = false;
+        try {
+            (void)co_await with_timeout(5s, p.server.input().read_until("\n", 150));
+        } catch (const std::length_error&) {
+            too_long = true;
+        }
+        CHECK(too_long);
+        // The bytes read were dropped; the stream goes on from where the failed read stopped. Whatever it
+        // dropped, the next line must come through whole and in order.
+        std::string seen;
+        for (int i = 0; i < 3 && seen.find("next line\n") == std::string::npos; ++i) {
+            buffer b = co_await with_timeout(1s, p.server.input().read_until("\n", 1024));
+            seen.append(b.view());
+        }
+        CHECK(seen.find("next line\n") != std::string::npos);
+        CHECK_MESSAGE(seen.find("xx") == std::string::npos, seen); // ("next" has one x)
+    }
+
+    RUNTIME_TEST_CASE("read_until over max in a single receive raises length_error") {
+        socket_pair p = co_await make_pair();
+        co_await send_raw(p.client, std::string(300, 'z') + "\nok\n");
+        co_await sleep_for(5ms);
+        bool too_long = false;
+        try {
+            (void)co_await with_timeout(5s, p.server.input().read_until("\n", 100));
+        } catch (const std::length_error&) {
+            too_long = true;
+        }
+        CHECK(too_long);
+        // The line after the over-long one arrived in the same receive: it must not be lost with it.
+        std::string seen;
+        for (int i = 0; i < 3 && seen.find("ok\n") == std::string::npos; ++i) {
+            buffer b = co_await with_timeout(2s, p.server.input().read_until("\n", 1024));
+            seen.append(b.view());
+        }
+        CHECK(seen.find("ok\n") != std::string::npos);
+    }
+
+    RUNTIME_TEST_CASE("a read waiting longer than the read timeout raises timed_out") {
+        socket_pair p = co_await make_pair();
+        p.server.set_read_timeout(50ms);
+        const auto start = std::chrono::steady_clock::now();
+        bool timed = false;
+        try {
+            (void)co_await with_timeout(5s, p.server.input().read_exactly(1));
+        } catch (const timed_out&) {
+            timed = true;
+        }
+        const auto waited = std::chrono::steady_clock::now() - start;
+        CHECK(timed);
+        CHECK(waited >= 45ms);
+        CHECK(waited < 2s);
+        // Data that arrives later is still read.
+        co_await send_raw(p.client, "late");
+        buffer b = co_await p.server.input().read_exactly(4);
+        CHECK(b.view() == "late");
+    }
+
+    RUNTIME_TEST_CASE("aborting a task blocked in read raises aborted and the connection stays usable") {
+        socket_pair p = co_await make_pair();
+        auto reader = [](connection& c) -> task<std::string> {
+            buffer b = co_await c.input().read();
+            co_return b.str();
+        };
+        auto h = spawn(reader(p.server));
+        co_await sleep_for(10ms);
+        h.abort();
+        bool was_aborted = false;
+        try {
+            (void)co_await h;
+        } catch (const aborted&) {
+            was_aborted = true;
+        }
+        CHECK(was_aborted);
+        co_await send_raw(p.client, "after abort");
+        buffer b = co_await with_timeout(5s, p.server.input().read_exactly(11));
+        CHECK(b.view() == "after abort");
+    }
+
+    RUNTIME_TEST_CASE("many small string writes are coalesced in order") {
+        socket_pair p = co_await make_pair();
+        std::string expected;
+        for (int i = 0; i < 20000; ++i) {
+            std::string piece = std::to_string(i) + (i % 7 == 0 ? std::string(i % 300, 'p') : "") + ",";
+            expected += piece;
+            co_await p.client.output().write(std::string_view(piece));
+        }
+        // A large write between small ones keeps its place.
+        const std::string big = random_bytes(50'000, 9);
+        co_await p.client.output().write(std::string_view(big));
+        expected += big;
+        co_await p.client.output().write("tail");
+        expected += "tail";
+        co_await p.client.output().close();
+        std::string got = co_await with_timeout(10s, read_all(p.server.input()));
+        CHECK(got.size() == expected.size());
+        CHECK(got == expected);
+    }
+
+    RUNTIME_TEST_CASE("zero-copy buffer writes interleave with copied writes in order") {
+        socket_pair p = co_await make_pair();
+        co_await p.client.output().write("a");
+        co_await p.client.output().write(buffer::copy_of("B"));
+        co_await p.client.output().write("c");
+        co_await p.client.output().write(buffer::copy_of("D"));
+        co_await p.client.output().close();
+        std::string got = co_await with_timeout(5s, read_all(p.server.input()));
+        CHECK(got == "aBcD");
+    }
+
+    RUNTIME_TEST_CASE("a peer reset while the server reads ends the read with an error") {
+        socket_pair p = co_await make_pair();
+        co_await send_raw(p.client, "partial");
+        buffer first = co_await p.server.input().read_exactly(7);
+        CHECK(first.view() == "partial");
+        set_linger_zero(p.client.fd());
+        p.client.close();
+        int error = 0;
+        try {
+            buffer b = co_await with_timeout(5s, read_once(p.server.input()));
+            error = b.empty() ? -1 : -2;
+        } catch (const std::system_error& e) {
+            error = e.code().value();
+        }
+        CHECK(error == ECONNRESET);
+    }
+
+    RUNTIME_TEST_CASE("a peer reset while the server writes ends the writes with an error") {
+        socket_pair p = co_await make_pair();
+        auto writer = [](connection& c) -> task<int> {
+            const std::string chunk = random_bytes(64 * 1024, 1);
+            try {
+                for (int i = 0; i < 100000; ++i) {
+                    co_await c.output().write(std::string_view(chunk));
+                    co_await c.output().flush();
+                }
+            } catch (const std::system_error& e) {
+                co_return e.code().value();
+            }
+            co_return 0;
+        };
+        auto w = spawn(writer(p.server));
+        buffer some = co_await p.client.input().read_exactly(1000);
+        CHECK(some.size() == 1000);
+        set_linger_zero(p.client.fd());
+        p.client.close();
+        const int error = co_await with_timeout(10s, joined(std::move(w)));
+        CHECK((error == ECONNRESET || error == EPIPE));
+    }
+
+    RUNTIME_TEST_CASE("dropping a connection with a read in flight releases it") {
+        const int before = count_fds();
+        for (int i = 0; i < 50; ++i) {
+            socket_pair p = co_await make_pair();
+            auto reader = [](connection& c) -> task<> { (void)co_await c.input().read(); };
+            auto h = spawn(reader(p.server));
+            co_await yield();
+            h.abort();
+            co_await h.wait();
+            (void)h.exception();
+        }
+        co_await sleep_for(20ms);
+        CHECK(count_fds() <= before);
+    }
+}
