@@ -192,7 +192,9 @@ task<> long_stream_body() {
     const std::size_t got = co_await with_timeout(20s, joined(std::move(counting)));
     CHECK(got == writes * piece);
     MESSAGE("RSS grew by ", rss_at_end - rss_at_start, " KiB over ", writes * 9 / 10, " writes of ", piece, " bytes");
-    CHECK(rss_at_end - rss_at_start < 8 * 1024);
+    if (!under_asan) { // ASan's quarantine keeps every freed buffer resident for a while
+        CHECK(rss_at_end - rss_at_start < 8 * 1024);
+    }
 }
 
 int run_close_under_reader() {
