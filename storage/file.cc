@@ -42,6 +42,15 @@ bool retryable(int res) noexcept {
     return res == -EINTR || res == -EAGAIN;
 }
 
+/// fdatasync or fsync through io_uring, behind the fault-injection hook. \return 0 or -errno
+task<int> sync_fd(int fd, bool datasync) {
+    const storage::detail::injected_fault fault = storage::detail::next_fault(fault_op::sync);
+    if (fault.error != 0) {
+        co_return -fault.error;
+    }
+    co_return co_await detail::fsync_op(fd, datasync);
+}
+
 } // namespace
 
 [[noreturn]] void throw_file_error(int error, std::string_view op, std::string_view path) {
@@ -192,11 +201,7 @@ task<> file::write_at(std::uint64_t offset, const void* buf, std::size_t len) {
 
 task<> file::datasync() {
     check_open("fdatasync");
-    const storage::detail::injected_fault fault = storage::detail::next_fault(fault_op::sync);
-    if (fault.error != 0) {
-        throw_file_error(fault.error, "fdatasync", _path);
-    }
-    const int r = co_await detail::fsync_op(_fd, true);
+    const int r = co_await sync_fd(_fd, true);
     if (r < 0) {
         throw_file_error(-r, "fdatasync", _path);
     }
@@ -204,11 +209,7 @@ task<> file::datasync() {
 
 task<> file::sync() {
     check_open("fsync");
-    const storage::detail::injected_fault fault = storage::detail::next_fault(fault_op::sync);
-    if (fault.error != 0) {
-        throw_file_error(fault.error, "fsync", _path);
-    }
-    const int r = co_await detail::fsync_op(_fd, false);
+    const int r = co_await sync_fd(_fd, false);
     if (r < 0) {
         throw_file_error(-r, "fsync", _path);
     }
@@ -264,11 +265,7 @@ task<> sync_directory(std::string path) {
         throw_file_error(-fd, "open directory", path);
     }
     auto close_on_unwind = defer([fd] { ::close(fd); }); // an abort while syncing must not leak the descriptor
-    const storage::detail::injected_fault fault = storage::detail::next_fault(fault_op::sync);
-    int r = -fault.error;
-    if (fault.error == 0) {
-        r = co_await detail::fsync_op(fd, false);
-    }
+    const int r = co_await sync_fd(fd, false);
     close_on_unwind.cancel();
     const int c = co_await io::close(fd);
     if (r < 0) {

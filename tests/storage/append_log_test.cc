@@ -10,13 +10,15 @@
 #include "runtime/timer.hh"
 #include "storage/append_log.hh"
 #include "storage/segment.hh"
-#include "tests/storage/log_helpers.hh"
+#include "tests/storage/helpers.hh"
 #include "tests/support/test_runtime.hh"
 #include "tests/support/tmpdir.hh"
 
 using namespace percore;
 using namespace percore::storage;
 using namespace std::chrono_literals;
+using test::files_in;
+using test::numbered_range;
 
 namespace {
 
@@ -24,23 +26,6 @@ task<> append_numbered(append_log& log, std::size_t first, std::size_t count, st
     for (std::size_t i = 0; i < count; ++i) {
         co_await log.append(test::as_bytes(test::numbered(first + i * step)));
     }
-}
-
-std::vector<std::string> files_in(const std::string& dir) {
-    std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-        names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-std::vector<std::string> numbered_range(std::size_t first, std::size_t count) {
-    std::vector<std::string> v;
-    for (std::size_t i = first; i < first + count; ++i) {
-        v.push_back(test::numbered(i));
-    }
-    return v;
 }
 
 } // namespace

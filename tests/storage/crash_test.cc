@@ -19,7 +19,7 @@
 
 #include "runtime/spawn.hh"
 #include "storage/append_log.hh"
-#include "tests/storage/log_helpers.hh"
+#include "tests/storage/helpers.hh"
 #include "tests/support/test_runtime.hh"
 #include "tests/support/tmpdir.hh"
 

@@ -7,13 +7,14 @@
 #include "runtime/spawn.hh"
 #include "storage/append_log.hh"
 #include "storage/fault_injection.hh"
-#include "tests/storage/log_helpers.hh"
+#include "tests/storage/helpers.hh"
 #include "tests/support/test_runtime.hh"
 #include "tests/support/tmpdir.hh"
 
 using namespace percore;
 using namespace percore::storage;
 namespace fs = std::filesystem;
+using test::numbered_range;
 
 namespace {
 
@@ -23,12 +24,7 @@ struct outcome {
 };
 
 task<> append_one(append_log& log, std::string payload, outcome& out) {
-    try {
-        co_await log.append(test::as_bytes(payload));
-    } catch (const std::system_error& e) {
-        out.error = e.code().value();
-        out.what = e.what();
-    }
+    out.error = co_await test::error_of(log.append(test::as_bytes(payload)), &out.what);
 }
 
 /// Appends records first..first+n-1 concurrently (one batch) and reports each one's outcome.
@@ -42,14 +38,6 @@ task<std::vector<outcome>> append_batch(append_log& log, std::size_t first, std:
         co_await h;
     }
     co_return out;
-}
-
-std::vector<std::string> numbered_range(std::size_t first, std::size_t count) {
-    std::vector<std::string> v;
-    for (std::size_t i = first; i < first + count; ++i) {
-        v.push_back(test::numbered(i));
-    }
-    return v;
 }
 
 std::uintmax_t total_size(const std::string& dir) {
@@ -119,12 +107,7 @@ TEST_SUITE("storage/fault") {
         outcome refused;
         co_await append_one(*o.log, "after the failure", refused);
         CHECK(refused.error == EIO); // not retried and trusted
-        int sync_error = 0;
-        try {
-            co_await o.log->sync();
-        } catch (const std::system_error& e) {
-            sync_error = e.code().value();
-        }
+        const int sync_error = co_await test::error_of(o.log->sync());
         CHECK(sync_error == EIO);
         co_await o.log->close(); // closing a failed log is fine: its error was reported already
         test::opened_log r = co_await test::open_log(dir.path());
@@ -147,12 +130,7 @@ TEST_SUITE("storage/fault") {
                 CHECK(r.error == 0); // acknowledged at write time
             }
             fault_injection::fail_nth(fault_op::sync, 1, EIO);
-            int error = 0;
-            try {
-                co_await o.log->sync();
-            } catch (const std::system_error& e) {
-                error = e.code().value();
-            }
+            const int error = co_await test::error_of(o.log->sync());
             CHECK(error == EIO);
             CHECK(o.log->failed());
             co_await o.log->close();
@@ -184,12 +162,7 @@ TEST_SUITE("storage/fault") {
         log_compaction c = co_await o.log->begin_compaction();
         co_await c.add(test::as_bytes("state"));
         fault_injection::fail_nth(fault_op::sync, 1, ENOSPC);
-        int error = 0;
-        try {
-            co_await c.commit();
-        } catch (const std::system_error& e) {
-            error = e.code().value();
-        }
+        const int error = co_await test::error_of(c.commit());
         CHECK(error == ENOSPC);
         fault_injection::reset();
         co_await append_batch(*o.log, 5, 5);

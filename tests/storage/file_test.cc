@@ -11,6 +11,7 @@
 #include "storage/fault_injection.hh"
 #include "storage/file.hh"
 #include "storage/file_stream.hh"
+#include "tests/storage/helpers.hh"
 #include "tests/support/test_runtime.hh"
 #include "tests/support/tmpdir.hh"
 
@@ -116,13 +117,8 @@ TEST_SUITE("storage/file") {
         CHECK(f.alignment() == 1);
         co_await f.write_at(0, "abc", 3);
         co_await f.close();
-        int code = 0;
-        try {
-            co_await file::open("/dev/null", open_flags::write, {.dma = dma_mode::required});
-        } catch (const std::system_error& e) {
-            code = e.code().value();
-        }
-        CHECK(code == EINVAL);
+        CHECK(co_await test::error_of(file::open("/dev/null", open_flags::write, {.dma = dma_mode::required})) ==
+              EINVAL);
     }
 
     RUNTIME_TEST_CASE("the streams round-trip odd sizes in DMA and in buffered mode") {
@@ -160,28 +156,13 @@ TEST_SUITE("storage/file") {
         test::tmpdir dir;
         const std::string missing = dir.file("missing");
         std::string what;
-        try {
-            co_await file::open(missing, open_flags::read);
-        } catch (const std::system_error& e) {
-            what = e.what();
-            CHECK(e.code().value() == ENOENT);
-        }
+        CHECK(co_await test::error_of(file::open(missing, open_flags::read), &what) == ENOENT);
         CHECK(what.find("open " + missing) != std::string::npos);
         file existing = co_await file::open(dir.file("x"), open_flags::write | open_flags::create);
         co_await existing.close();
-        int code = 0;
-        try {
-            co_await file::open(dir.file("x"), open_flags::write | open_flags::create | open_flags::exclusive);
-        } catch (const std::system_error& e) {
-            code = e.code().value();
-        }
-        CHECK(code == EEXIST);
-        try {
-            co_await file::open(dir.path(), open_flags::write);
-        } catch (const std::system_error& e) {
-            code = e.code().value();
-        }
-        CHECK(code == EISDIR);
+        CHECK(co_await test::error_of(
+                  file::open(dir.file("x"), open_flags::write | open_flags::create | open_flags::exclusive)) == EEXIST);
+        CHECK(co_await test::error_of(file::open(dir.path(), open_flags::write)) == EISDIR);
     }
 
     RUNTIME_TEST_CASE("an injected fault fails the chosen write or sync with its errno") {
@@ -192,37 +173,17 @@ TEST_SUITE("storage/file") {
         fault_injection::fail_nth(fault_op::write, 2, ENOSPC);
         co_await f.write_at(0, data.data(), 100); // the first one goes through
         std::string what;
-        int code = 0;
-        try {
-            co_await f.write_at(100, data.data(), 100);
-        } catch (const std::system_error& e) {
-            what = e.what();
-            code = e.code().value();
-        }
-        CHECK(code == ENOSPC);
+        CHECK(co_await test::error_of(f.write_at(100, data.data(), 100), &what) == ENOSPC);
         CHECK(what.find("write " + f.path()) != std::string::npos);
         co_await f.write_at(100, data.data(), 100); // only the second was armed
         CHECK(fault_injection::count(fault_op::write) == 3);
 
         fault_injection::fail_nth(fault_op::write, 1, EIO, 1, fault_effect::partial_write);
-        code = 0;
-        try {
-            co_await f.write_at(200, data.data(), 800);
-        } catch (const std::system_error& e) {
-            code = e.code().value();
-        }
-        CHECK(code == EIO);
+        CHECK(co_await test::error_of(f.write_at(200, data.data(), 800)) == EIO);
         CHECK(co_await f.size() == 600); // half of the torn write reached the file
 
         fault_injection::fail_nth(fault_op::sync, 1, EIO);
-        code = 0;
-        try {
-            co_await f.datasync();
-        } catch (const std::system_error& e) {
-            code = e.code().value();
-            what = e.what();
-        }
-        CHECK(code == EIO);
+        CHECK(co_await test::error_of(f.datasync(), &what) == EIO);
         CHECK(what.find("fdatasync " + f.path()) != std::string::npos);
         fault_injection::reset();
         co_await f.datasync();

@@ -9,7 +9,7 @@
 #include "storage/append_log.hh"
 #include "storage/log_recovery.hh"
 #include "storage/record.hh"
-#include "tests/storage/log_helpers.hh"
+#include "tests/storage/helpers.hh"
 #include "tests/support/test_runtime.hh"
 #include "tests/support/tmpdir.hh"
 
@@ -30,12 +30,12 @@ task<> write_log(std::string dir, std::size_t records, log_options opts = {}) {
     co_await o.log->close();
 }
 
+/// Full paths of the files in a log directory, oldest segment first.
 std::vector<std::string> segments_of(const std::string& dir) {
-    std::vector<std::string> v;
-    for (const auto& e : fs::directory_iterator(dir)) {
-        v.push_back(e.path().string());
+    std::vector<std::string> v = test::files_in(dir);
+    for (auto& name : v) {
+        name = dir + "/" + name;
     }
-    std::sort(v.begin(), v.end());
     return v;
 }
 
@@ -50,14 +50,6 @@ void flip_byte(const std::string& path, std::uintmax_t at) {
     f.get(c);
     f.seekp(static_cast<std::streamoff>(at));
     f.put(static_cast<char>(c ^ 0x10));
-}
-
-std::vector<std::string> first_numbered(std::size_t n) {
-    std::vector<std::string> v;
-    for (std::size_t i = 0; i < n; ++i) {
-        v.push_back(test::numbered(i));
-    }
-    return v;
 }
 
 } // namespace
@@ -110,14 +102,14 @@ TEST_SUITE("storage/recovery") {
             extra = framed;
         }
         test::opened_log o = co_await test::open_log(dir.path());
-        CHECK(o.replayed == first_numbered(keep));
+        CHECK(o.replayed == test::numbered_range(0, keep));
         CHECK(o.log->recovery().torn_tail_bytes == extra);
         CHECK(o.log->recovery().torn_tail_segment == seg);
         CHECK(fs::file_size(seg) == keep * framed);
         co_await o.log->append(test::as_bytes(test::numbered(keep)));
         co_await o.log->close();
         test::opened_log again = co_await test::open_log(dir.path());
-        CHECK(again.replayed == first_numbered(keep + 1));
+        CHECK(again.replayed == test::numbered_range(0, keep + 1));
         CHECK(again.log->recovery().torn_tail_bytes == 0);
         co_await again.log->close();
     }
@@ -143,11 +135,11 @@ TEST_SUITE("storage/recovery") {
         CHECK(fs::file_size(seg) == 10 * framed); // refused: nothing was changed
 
         test::opened_log o = co_await test::open_log(dir.path(), {.repair = true});
-        CHECK(o.replayed == first_numbered(3));
+        CHECK(o.replayed == test::numbered_range(0, 3));
         CHECK(o.log->recovery().repaired_bytes == 7 * framed);
         CHECK(o.log->recovery().torn_tail_bytes == 0);
         co_await o.log->close();
-        CHECK(co_await test::replay(dir.path()) == first_numbered(3));
+        CHECK(co_await test::replay(dir.path()) == test::numbered_range(0, 3));
     }
 
     RUNTIME_TEST_CASE("damage in an earlier segment is refused; repair drops every later segment") {
@@ -171,7 +163,7 @@ TEST_SUITE("storage/recovery") {
         repair.repair = true;
         test::opened_log o = co_await test::open_log(dir.path(), repair);
         const std::size_t kept = (first_size - 3) / framed;
-        CHECK(o.replayed == first_numbered(kept));
+        CHECK(o.replayed == test::numbered_range(0, kept));
         CHECK(o.log->recovery().removed_files == segs.size() - 1);
         co_await o.log->close();
         CHECK(segments_of(dir.path()).size() == 1);

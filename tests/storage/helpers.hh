@@ -1,12 +1,16 @@
 /// \file
-/// \brief Helpers shared by the append_log tests: payloads as strings, a log opened with its replay collected.
+/// \brief Helpers shared by the storage tests: payloads as strings, a log opened with its replay collected,
+/// the errno a task failed with.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "storage/append_log.hh"
@@ -46,6 +50,39 @@ inline std::string numbered(std::size_t i, std::size_t size = 40) {
         s.push_back(static_cast<char>('a' + (s.size() * 7 + i) % 26));
     }
     return s;
+}
+
+/// numbered(first), numbered(first + 1), ... `count` of them.
+inline std::vector<std::string> numbered_range(std::size_t first, std::size_t count) {
+    std::vector<std::string> v;
+    for (std::size_t i = first; i < first + count; ++i) {
+        v.push_back(numbered(i));
+    }
+    return v;
+}
+
+/// The names in a directory, sorted (for segments: oldest first).
+inline std::vector<std::string> files_in(const std::string& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+/// The errno a task failed with (std::system_error), 0 if it succeeded; its message in `what` when given.
+template <typename T>
+task<int> error_of(task<T> t, std::string* what = nullptr) {
+    try {
+        co_await std::move(t);
+    } catch (const std::system_error& e) {
+        if (what != nullptr) {
+            *what = e.what();
+        }
+        co_return e.code().value();
+    }
+    co_return 0;
 }
 
 } // namespace percore::test
