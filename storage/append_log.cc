@@ -146,23 +146,16 @@ task<> append_log::append(std::span<const std::byte> payload) {
         throw std::invalid_argument("append_log " + _dir + ": record of " + std::to_string(payload.size()) +
                                     " bytes exceeds max_record_size");
     }
-    const std::size_t need = framed_size(payload.size());
-    while (!_gathering->bytes.empty() && _gathering->bytes.size() + need > _options.max_batch_bytes) {
-        batch* full = _gathering; // memory bound: wait until the full batch is out
-        ++full->refs;
-        auto unref = defer([this, full] { release(full); });
-        seal();
-        kick();
-        co_await full->done.wait();
-        throw_if_unusable();
-    }
     batch* b = _gathering;
     const std::size_t at = b->bytes.size();
-    b->bytes.resize(at + need);
+    b->bytes.resize(at + framed_size(payload.size()));
     encode_record(payload, b->bytes.data() + at);
     ++b->records;
     ++b->refs;
     auto unref = defer([this, b] { release(b); });
+    if (b->bytes.size() >= _options.max_batch_bytes) {
+        seal(); // full: later appends start the next batch (the copy above kept the call order)
+    }
     kick();
     co_await b->done.wait();
     if (b->error) {

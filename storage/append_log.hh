@@ -70,7 +70,8 @@ struct log_options {
     std::uint64_t segment_size = std::uint64_t{64} << 20;
     /// Largest payload append() accepts; recovery refuses longer lengths as corruption.
     std::size_t max_record_size = std::size_t{16} << 20;
-    /// Appenders wait while the gathering batch holds this many bytes (memory bound; one write per batch).
+    /// A batch is sealed once it holds this many bytes: the largest write the log issues (a single record may
+    /// exceed it). Memory stays bounded by what the appenders in flight hold, since each waits for its batch.
     std::size_t max_batch_bytes = std::size_t{4} << 20;
     /// How often `everysec` syncs.
     duration sync_interval = std::chrono::seconds(1);
@@ -136,8 +137,9 @@ public:
     static task<std::unique_ptr<append_log>> open(std::string dir, log_options options, record_handler on_record);
 
     /// Appends one record; returns when it is acknowledged under the policy. The payload is copied before the
-    /// first suspension. \throws std::system_error naming the failed operation and file (the record may or may
-    /// not be on disk); std::invalid_argument for a payload over max_record_size. \shard_local
+    /// first suspension, so records are in the order of the calls. \throws std::system_error naming the failed
+    /// operation and file (the record may or may not be on disk); std::invalid_argument for a payload over
+    /// max_record_size. \shard_local
     task<> append(std::span<const std::byte> payload);
 
     /// Returns once every record appended before the call is on stable storage (an fdatasync unless nothing

@@ -118,6 +118,22 @@ TEST_SUITE("storage/append_log") {
         CHECK(co_await test::replay(dir.path(), opts) == numbered_range(0, 300));
     }
 
+    RUNTIME_TEST_CASE("a full batch is sealed and the records keep the order of the calls") {
+        test::tmpdir dir;
+        const log_options opts{.max_batch_bytes = 200}; // sealed by its fifth 48-byte record
+        test::opened_log o = co_await test::open_log(dir.path(), opts);
+        std::vector<join_handle<void>> appenders;
+        for (std::size_t i = 0; i < 40; ++i) {
+            appenders.push_back(spawn(append_numbered(*o.log, i, 1, 1)));
+        }
+        for (auto& h : appenders) {
+            co_await h;
+        }
+        CHECK(o.log->stats().batches == 8);
+        co_await o.log->close();
+        CHECK(co_await test::replay(dir.path(), opts) == numbered_range(0, 40));
+    }
+
     RUNTIME_TEST_CASE("records larger than a batch still go out whole, one batch each") {
         test::tmpdir dir;
         const log_options opts{.max_batch_bytes = 1000};
