@@ -411,6 +411,7 @@ task<log_compaction> append_log::begin_compaction() {
     _compacting = true;
     log_compaction c(*this, snapshot_seq, last_old);
     kick();
+    co_await wait_progress(last_old, 0); // the new segment exists: the cut is on disk
     co_await c.open_file();
     co_return c;
 }

@@ -147,8 +147,8 @@ public:
     task<> sync();
 
     /// Cuts the log for a snapshot: records appended before this call stay in the old segments, later ones go
-    /// after the snapshot. The caller then adds its live state *as of this call* to the returned object and
-    /// commits it. One compaction at a time. \shard_local
+    /// after the snapshot (returns once the segment that follows the cut exists). The caller then adds its live state
+    /// *as of this call* to the returned object and commits it. One compaction at a time. \shard_local
     task<log_compaction> begin_compaction();
 
     /// Writes and syncs what is pending, waits for the flusher, closes the segment. Later appends raise.
