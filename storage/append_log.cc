@@ -22,6 +22,7 @@ constinit const logger storage_log("storage");
 // Segments are written through the page cache: see why-buffered-log.md.
 constexpr file_options segment_file_options{.dma = dma_mode::off};
 constexpr std::size_t initial_batch_capacity = 64 * 1024;
+constexpr std::uint64_t preallocation_step = 16 << 20;
 // The framing stores lengths in 32 bits; keep well clear of the kernel's ~2 GiB cap on one write.
 constexpr std::size_t record_size_limit = std::size_t{1} << 30;
 
@@ -70,7 +71,7 @@ task<std::unique_ptr<append_log>> append_log::open(std::string dir, log_options 
                                 open_flags::write | open_flags::create | open_flags::exclusive, segment_file_options);
         log->_segment_seq = seq;
     }
-    co_await log->preallocate(log->_segment, log->_segment_size);
+    log->_reserved_end = log->_segment_size;
     log->_gathering = log->new_batch();
     if (options.policy == durability::everysec) {
         append_log* self = log.get();
@@ -87,10 +88,10 @@ append_log::batch* append_log::new_batch() {
         _free.pop_back();
     } else {
         b = _pool.emplace_back(std::make_unique<batch>()).get();
-        b->bytes.reserve(std::min(initial_batch_capacity, _options.max_batch_bytes));
+        b->grow(std::min(initial_batch_capacity, _options.max_batch_bytes));
     }
     b->id = ++_last_batch_id;
-    b->bytes.clear();
+    b->size = 0;
     b->records = 0;
     b->refs = 1; // the log's, until the batch is finished
     b->done.reset();
@@ -105,14 +106,14 @@ void append_log::release(batch* b) noexcept {
 }
 
 void append_log::seal() {
-    if (!_gathering->bytes.empty()) {
+    if (_gathering->size != 0) {
         _sealed.push_back(_gathering);
         _gathering = new_batch();
     }
 }
 
 std::uint64_t append_log::last_filled_batch() const noexcept {
-    return _gathering->bytes.empty() ? _gathering->id - 1 : _gathering->id;
+    return _gathering->size == 0 ? _gathering->id - 1 : _gathering->id;
 }
 
 void append_log::throw_if_unusable() const {
@@ -147,13 +148,13 @@ task<> append_log::append(std::span<const std::byte> payload) {
                                     " bytes exceeds max_record_size");
     }
     batch* b = _gathering;
-    const std::size_t at = b->bytes.size();
-    b->bytes.resize(at + framed_size(payload.size()));
-    encode_record(payload, b->bytes.data() + at);
+    const std::size_t framed = framed_size(payload.size());
+    encode_record(payload, b->grow(framed));
+    b->size += framed;
     ++b->records;
     ++b->refs;
     auto unref = defer([this, b] { release(b); });
-    if (b->bytes.size() >= _options.max_batch_bytes) {
+    if (b->size >= _options.max_batch_bytes) {
         seal(); // full: later appends start the next batch (the copy above kept the call order)
     }
     kick();
@@ -213,7 +214,7 @@ void append_log::fail(std::exception_ptr e) noexcept {
         finish(b);
     }
     _sealed.clear();
-    if (!_gathering->bytes.empty()) {
+    if (_gathering->size != 0) {
         _gathering->error = e;
         finish(_gathering);
         _gathering = new_batch();
@@ -256,7 +257,7 @@ task<> append_log::write_batch(batch* b) {
     try {
         if (_rotate_seq != 0 && b->id > _rotate_after) {
             co_await rotate(_rotate_seq); // the compaction cut: this batch and later ones go after the snapshot
-        } else if (_rotate_seq == 0 && _segment_size > 0 && _segment_size + b->bytes.size() > _options.segment_size) {
+        } else if (_rotate_seq == 0 && _segment_size > 0 && _segment_size + b->size > _options.segment_size) {
             co_await rotate(_next_seq++);
         }
     } catch (...) {
@@ -270,7 +271,8 @@ task<> append_log::write_batch(batch* b) {
 
     const bool synced_before = _synced_id == _written_id;
     try {
-        co_await _segment.write_at(_segment_size, b->bytes.data(), b->bytes.size());
+        co_await reserve(_segment_size + b->size);
+        co_await _segment.write_at(_segment_size, b->data.get(), b->size);
     } catch (...) {
         error = std::current_exception();
     }
@@ -293,7 +295,7 @@ task<> append_log::write_batch(batch* b) {
         finish(b);
         co_return;
     }
-    _segment_size += b->bytes.size();
+    _segment_size += b->size;
     _written_id = b->id;
     ++_stats.batches;
     if (_options.policy == durability::always) {
@@ -306,23 +308,29 @@ task<> append_log::write_batch(batch* b) {
     finish(b);
 }
 
-task<> append_log::preallocate(file& f, std::uint64_t from) {
-    if (!_options.preallocate || from >= _options.segment_size) {
+task<> append_log::reserve(std::uint64_t end) {
+    if (!_options.preallocate || end <= _reserved_end) {
         co_return;
     }
-    // Blocks reserved past the end (the size does not change): an fdatasync then no longer has to journal a
-    // block allocation for every batch, which made it 3-4x slower on ext4 (docs/PERFORMANCE.md). Best effort.
+    // Blocks reserved past the end of the file (its size does not change): an fdatasync then does not have to
+    // journal a block allocation for every batch, which made it 3-4x slower on ext4 (why-buffered-log.md).
+    // Reserved a step at a time, so a huge segment_size never reserves more than a step beyond the data.
+    const std::uint64_t step = std::min<std::uint64_t>(_options.segment_size, preallocation_step);
+    const std::uint64_t to = end + step;
     std::exception_ptr error;
     try {
-        co_await f.allocate(from, _options.segment_size - from, true);
+        co_await _segment.allocate(_reserved_end, to - _reserved_end, true);
     } catch (const std::system_error& e) {
-        if (e.code().value() != EOPNOTSUPP && e.code().value() != ENOSPC) {
-            error = std::current_exception();
+        if (e.code().value() == EOPNOTSUPP) {
+            _options.preallocate = false; // this file system cannot: write without
+        } else if (e.code().value() != ENOSPC) {
+            error = std::current_exception(); // ENOSPC: the writes will say it if it matters
         }
     }
     if (error) {
         std::rethrow_exception(error);
     }
+    _reserved_end = to;
 }
 
 task<> append_log::sync_segment() {
@@ -353,11 +361,11 @@ task<> append_log::rotate(std::uint64_t seq) {
         file next = co_await file::open(segment_path(_dir, {seq, segment_kind::log}),
                                         open_flags::write | open_flags::create | open_flags::exclusive,
                                         segment_file_options); // syncs the directory: the name is durable
-        co_await preallocate(next, 0);
         co_await _segment.close();
         _segment = std::move(next);
         _segment_seq = seq;
         _segment_size = 0;
+        _reserved_end = 0;
         ++_stats.rotations;
         if (seq == _rotate_seq) {
             _rotate_seq = 0;

@@ -37,8 +37,10 @@
 ///   renames it into place, syncs the directory, then removes the older segments.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <span>
@@ -75,7 +77,8 @@ struct log_options {
     std::size_t max_batch_bytes = std::size_t{4} << 20;
     /// How often `everysec` syncs.
     duration sync_interval = std::chrono::seconds(1);
-    /// Reserve each segment's blocks up front (fallocate KEEP_SIZE), so syncs do not allocate block by block.
+    /// Reserve segment blocks ahead of the writes (fallocate KEEP_SIZE, 16 MiB at a time), so that a sync does
+    /// not have to journal a block allocation for every batch.
     bool preallocate = true;
     /// Recovery keeps the valid prefix of a log damaged before its tail instead of refusing to open it.
     bool repair = false;
@@ -166,7 +169,22 @@ private:
     friend class log_compaction;
     struct batch {
         std::uint64_t id = 0;
-        std::vector<std::byte> bytes;
+        std::unique_ptr<std::byte[]> data; ///< framed records; grows, never shrinks, never zero-filled
+        std::size_t size = 0;
+        std::size_t capacity = 0;
+        /// Room for `n` more bytes at data + size (the caller fills them and adds n to size).
+        std::byte* grow(std::size_t n) {
+            if (size + n > capacity) {
+                const std::size_t cap = std::max(size + n, capacity * 2);
+                std::unique_ptr<std::byte[]> bigger(new std::byte[cap]);
+                if (size != 0) {
+                    std::memcpy(bigger.get(), data.get(), size);
+                }
+                data = std::move(bigger);
+                capacity = cap;
+            }
+            return data.get() + size;
+        }
         std::uint64_t records = 0;
         unsigned refs = 0;
         event done;
@@ -183,7 +201,8 @@ private:
     task<> write_batch(batch* b);
     task<> sync_segment();
     task<> rotate(std::uint64_t seq);
-    task<> preallocate(file& f, std::uint64_t from);
+    /// Reserves the active segment's blocks up to `end` and a step beyond (fallocate KEEP_SIZE).
+    task<> reserve(std::uint64_t end);
     void fail(std::exception_ptr e) noexcept;
     void finish(batch* b) noexcept;
     void throw_if_unusable() const;
@@ -202,6 +221,7 @@ private:
     file _segment; ///< the active segment
     std::uint64_t _segment_seq = 0;
     std::uint64_t _segment_size = 0; ///< bytes written to it (durable or not)
+    std::uint64_t _reserved_end = 0; ///< blocks up to here are preallocated
     std::uint64_t _next_seq = 1;
 
     std::vector<std::unique_ptr<batch>> _pool;

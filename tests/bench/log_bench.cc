@@ -12,10 +12,11 @@
 //       log_naive_unordered_appends_per_s (extra, no goal): the same without the mutex: up to --appenders
 //       write + fdatasync pairs in flight at once, which the file system merges into shared journal commits.
 //       Not a valid log: a crash can leave a hole before an acknowledged record.
-//   log_bench no       --dir=D [--mb=256] [--block=1048576]
+//   log_bench no       --dir=D [--mb=256] [--block=1048576] [--segment-mb=64]
 //       log_no_mb_per_s: one appender writes --mb MB (1e6 bytes) as records framed to exactly --block bytes each
-//       (one write of --block bytes per append) with policy `no`, then sync(): the final fdatasync is included,
-//       as it is in the `dd conv=fdatasync` the script runs beside it with the same block size.
+//       (one write of --block bytes per append) with policy `no` and --segment-mb segments, then sync(): the
+//       final fdatasync is included, as it is in the `dd conv=fdatasync` the script runs beside it with the same block
+//       size.
 //   log_bench recovery --dir=D [--mb=128] [--size=100]
 //       recovery_mb_per_s: writes --mb MB of --size-byte records (policy no, then sync, close), then times
 //       append_log::open replaying every record (page cache warm: parsing and checksumming, not the disk).
@@ -26,6 +27,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <unistd.h>
 #include <vector>
 
 #include "runtime/spawn.hh"
@@ -47,6 +49,7 @@ struct options {
     long size = 100;
     long mb = 0; // 0: the mode's default
     long block = 1 << 20;
+    long segment_mb = 64;
 };
 
 struct shared_state {
@@ -118,8 +121,8 @@ task<> run_naive(options opt, bool ordered) {
     log.ordered = ordered;
     log.f = co_await file::open(opt.dir + "/naive.log", open_flags::write | open_flags::create | open_flags::truncate,
                                 {.dma = dma_mode::off});
-    // The same preallocation the log makes (a segment's worth, the size unchanged): the comparison isolates
-    // group commit.
+    // The same preallocation the log makes (blocks reserved ahead, the size unchanged; a segment's worth covers
+    // the run): the comparison isolates group commit.
     co_await log.f.allocate(0, log_options{}.segment_size, true);
     const std::vector<std::byte> payload(static_cast<std::size_t>(opt.size), std::byte{'p'});
     std::vector<std::byte> record(framed_size(payload.size()));
@@ -146,7 +149,7 @@ task<> run_no(options opt) {
     const std::size_t payload_size = static_cast<std::size_t>(opt.block) - record_header_size;
     auto log = co_await append_log::open(opt.dir,
                                          {.policy = durability::no,
-                                          .segment_size = std::uint64_t{1} << 40,
+                                          .segment_size = static_cast<std::uint64_t>(opt.segment_mb) << 20,
                                           .max_record_size = payload_size,
                                           .max_batch_bytes = static_cast<std::size_t>(opt.block)},
                                          [](auto) {});
@@ -222,7 +225,8 @@ int main(int argc, char** argv) {
         } else if (parse_flag(arg, "--seconds-ms", seconds_ms)) {
             opt.seconds = static_cast<double>(seconds_ms) / 1000;
         } else if (parse_flag(arg, "--appenders", opt.appenders) || parse_flag(arg, "--size", opt.size) ||
-                   parse_flag(arg, "--mb", opt.mb) || parse_flag(arg, "--block", opt.block)) {
+                   parse_flag(arg, "--mb", opt.mb) || parse_flag(arg, "--block", opt.block) ||
+                   parse_flag(arg, "--segment-mb", opt.segment_mb)) {
         } else {
             mode = {};
             break;
@@ -230,11 +234,14 @@ int main(int argc, char** argv) {
     }
     if (mode.empty() || opt.dir.empty() || opt.block <= static_cast<long>(record_header_size)) {
         std::fprintf(stderr, "usage: log_bench always|naive|naive-unordered|no|recovery --dir=DIR [--seconds-ms=N] "
-                             "[--appenders=N] [--size=N] [--mb=N] [--block=N]\n");
+                             "[--appenders=N] [--size=N] [--mb=N] [--block=N] [--segment-mb=N]\n");
         return 2;
     }
     std::error_code ec;
     std::filesystem::remove_all(opt.dir, ec); // each run starts from an empty directory
+    // Commit what earlier runs freed before the clock starts: on a file system mounted with `discard`, the
+    // journal commit after a large delete issues the discards, and the first fdatasync timed would wait for them.
+    ::sync();
     try {
         if (mode == "always") {
             sync_wait(run_always(opt));
