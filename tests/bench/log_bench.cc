@@ -12,11 +12,11 @@
 //       log_naive_unordered_appends_per_s (extra, no goal): the same without the mutex: up to --appenders
 //       write + fdatasync pairs in flight at once, which the file system merges into shared journal commits.
 //       Not a valid log: a crash can leave a hole before an acknowledged record.
-//   log_bench no       --dir=D [--mb=256] [--block=1048576] [--segment-mb=64]
-//       log_no_mb_per_s: one appender writes --mb MB (1e6 bytes) as records framed to exactly --block bytes each
-//       (one write of --block bytes per append) with policy `no` and --segment-mb segments, then sync(): the
-//       final fdatasync is included, as it is in the `dd conv=fdatasync` the script runs beside it with the same block
-//       size.
+//   log_bench no       --dir=D [--mb=256] [--block=1048576] [--segment-mb=64] [--in-flight=1] [--preallocate=1]
+//       log_no_mb_per_s: --in-flight appenders (default one: a sequential writer) write --mb MB (1e6 bytes) as
+//       records framed to exactly --block bytes each, batches sealed at --block bytes (one write of --block bytes
+//       per append), policy `no`, --segment-mb segments, then sync(): the final fdatasync is included, as it is
+//       in the `dd bs=1M conv=fdatasync` the script runs beside it.
 //   log_bench recovery --dir=D [--mb=128] [--size=100]
 //       recovery_mb_per_s: writes --mb MB of --size-byte records (policy no, then sync, close), then times
 //       append_log::open replaying every record (page cache warm: parsing and checksumming, not the disk).
@@ -50,6 +50,8 @@ struct options {
     long mb = 0; // 0: the mode's default
     long block = 1 << 20;
     long segment_mb = 64;
+    long in_flight = 1;
+    long preallocate = 1;
 };
 
 struct shared_state {
@@ -143,6 +145,12 @@ task<> run_naive(options opt, bool ordered) {
     co_await log.f.close();
 }
 
+task<> fill_appender(append_log& log, std::span<const std::byte> payload, long count) {
+    for (long i = 0; i < count; ++i) {
+        co_await log.append(payload);
+    }
+}
+
 task<> run_no(options opt) {
     const long mb = opt.mb != 0 ? opt.mb : 256;
     const auto total = static_cast<std::uint64_t>(mb) * 1'000'000;
@@ -151,24 +159,26 @@ task<> run_no(options opt) {
                                          {.policy = durability::no,
                                           .segment_size = static_cast<std::uint64_t>(opt.segment_mb) << 20,
                                           .max_record_size = payload_size,
-                                          .max_batch_bytes = static_cast<std::size_t>(opt.block)},
+                                          .max_batch_bytes = static_cast<std::size_t>(opt.block),
+                                          .preallocate = opt.preallocate != 0},
                                          [](auto) {});
     const std::vector<std::byte> payload(payload_size, std::byte{'n'});
+    const long records =
+        static_cast<long>((total + static_cast<std::uint64_t>(opt.block) - 1) / static_cast<std::uint64_t>(opt.block));
+    const long in_flight = std::max<long>(1, std::min(opt.in_flight, records));
     const auto start = clock_type::now();
-    std::uint64_t written = 0;
-    for (; written < total; written += static_cast<std::uint64_t>(opt.block)) {
-        co_await log->append(payload);
+    std::vector<join_handle<void>> hs;
+    for (long i = 0; i < in_flight; ++i) {
+        hs.push_back(spawn(fill_appender(*log, payload, records / in_flight + (i < records % in_flight ? 1 : 0))));
+    }
+    for (auto& h : hs) {
+        co_await h;
     }
     co_await log->sync();
+    const auto written = static_cast<std::uint64_t>(records) * static_cast<std::uint64_t>(opt.block);
     const double t = seconds_since(start);
     std::printf("RESULT log_no_mb_per_s %.1f MB/s\n", static_cast<double>(written) / 1e6 / t);
     co_await log->close();
-}
-
-task<> fill_appender(append_log& log, std::span<const std::byte> payload, long count) {
-    for (long i = 0; i < count; ++i) {
-        co_await log.append(payload);
-    }
 }
 
 task<> run_recovery(options opt) {
@@ -226,7 +236,8 @@ int main(int argc, char** argv) {
             opt.seconds = static_cast<double>(seconds_ms) / 1000;
         } else if (parse_flag(arg, "--appenders", opt.appenders) || parse_flag(arg, "--size", opt.size) ||
                    parse_flag(arg, "--mb", opt.mb) || parse_flag(arg, "--block", opt.block) ||
-                   parse_flag(arg, "--segment-mb", opt.segment_mb)) {
+                   parse_flag(arg, "--segment-mb", opt.segment_mb) ||
+                   parse_flag(arg, "--preallocate", opt.preallocate) || parse_flag(arg, "--in-flight", opt.in_flight)) {
         } else {
             mode = {};
             break;
