@@ -199,6 +199,27 @@ TEST_SUITE("storage/recovery") {
         CHECK(refused);
     }
 
+    RUNTIME_TEST_CASE("records that straddle the reader's chunks replay intact, and a tear in a large one is cut") {
+        test::tmpdir dir;
+        std::vector<std::string> records;
+        {
+            test::opened_log o = co_await test::open_log(dir.path());
+            for (std::size_t i = 0; i < 40; ++i) { // ~4 MB: the scan reads 1 MiB at a time
+                records.push_back(test::numbered(i, 50'000 + i * 1'111));
+                co_await o.log->append(test::as_bytes(records.back()));
+            }
+            co_await o.log->close();
+        }
+        const std::string seg = segments_of(dir.path()).front();
+        const std::uintmax_t full = fs::file_size(seg);
+        fs::resize_file(seg, full - 20'000); // inside the last record's payload
+        test::opened_log o = co_await test::open_log(dir.path());
+        records.pop_back();
+        CHECK(o.replayed == records);
+        CHECK(o.log->recovery().torn_tail_bytes == framed_size(50'000 + 39 * 1'111) - 20'000);
+        co_await o.log->close();
+    }
+
     RUNTIME_TEST_CASE("recovery reports what it replayed") {
         test::tmpdir dir;
         co_await write_log(dir.path(), 25, {.segment_size = 512});
