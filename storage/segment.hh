@@ -1,0 +1,62 @@
+/// \file
+/// \brief Segment files of the append-only log: names, directory listing, and the scan that replays one segment.
+///
+/// A log directory holds `<seq>.log` segments (records appended by the log) and at most one live `<seq>.snap`
+/// (a compaction snapshot), `<seq>` being 16 hex digits. Replay order is the snapshot, then every `.log` with a
+/// higher sequence number, in order. `<name>.tmp` files are snapshots that were never committed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/task.hh"
+#include "storage/file.hh"
+#include "storage/record.hh"
+
+namespace percore::storage {
+
+/// Receives each replayed record's payload, in log order. The span is valid only during the call.
+using record_handler = std::function<void(std::span<const std::byte>)>;
+
+enum class segment_kind : std::uint8_t { log, snapshot };
+
+struct segment_id {
+    std::uint64_t seq = 0;
+    segment_kind kind = segment_kind::log;
+};
+
+inline constexpr std::string_view temporary_suffix = ".tmp";
+
+/// "0000000000000001.log" / "000000000000002a.snap".
+[[nodiscard]] std::string segment_file_name(segment_id id);
+[[nodiscard]] std::string segment_path(std::string_view dir, segment_id id);
+/// The inverse of segment_file_name; nullopt for any other name.
+[[nodiscard]] std::optional<segment_id> parse_segment_name(std::string_view name);
+
+struct directory_entries {
+    std::vector<segment_id> segments;     ///< sorted by sequence number
+    std::vector<std::string> temporaries; ///< file names ending in ".tmp"
+};
+
+/// Lists a log directory. readdir has no io_uring operation, so it runs on the blocking pool. \shard_local
+task<directory_entries> list_directory(std::string dir);
+
+struct segment_scan {
+    std::uint64_t records = 0;
+    std::uint64_t valid_end = 0; ///< offset just past the last good record
+    std::uint64_t file_size = 0;
+    record_status bad = record_status::ok; ///< why the scan stopped before file_size (ok: it did not)
+    bool valid_record_after_bad = false;   ///< a well-formed record starts somewhere after the bad one
+};
+
+/// Replays the records of one segment from offset 0 until the end or the first bad record. When a bad record is
+/// found, looks for a valid record after it (every byte offset; bounded work, erring towards "found"): none means
+/// the damage is a torn tail. \shard_local
+task<segment_scan> scan_segment(file& f, std::size_t max_payload, const record_handler& on_record);
+
+} // namespace percore::storage

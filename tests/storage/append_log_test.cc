@@ -1,0 +1,289 @@
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "runtime/spawn.hh"
+#include "runtime/timer.hh"
+#include "storage/append_log.hh"
+#include "storage/segment.hh"
+#include "tests/storage/helpers.hh"
+#include "tests/support/test_runtime.hh"
+#include "tests/support/tmpdir.hh"
+
+using namespace percore;
+using namespace percore::storage;
+using namespace std::chrono_literals;
+using test::files_in;
+using test::numbered_range;
+
+namespace {
+
+task<> append_numbered(append_log& log, std::size_t first, std::size_t count, std::size_t step) {
+    for (std::size_t i = 0; i < count; ++i) {
+        co_await log.append(test::as_bytes(test::numbered(first + i * step)));
+    }
+}
+
+} // namespace
+
+TEST_SUITE("storage/append_log") {
+
+    RUNTIME_TEST_CASE("appended records are replayed in order after reopening") {
+        test::tmpdir dir;
+        const std::string path = dir.file("log");
+        {
+            test::opened_log o = co_await test::open_log(path);
+            CHECK(o.replayed.empty());
+            co_await o.log->append(test::as_bytes(""));
+            co_await append_numbered(*o.log, 0, 100, 1);
+            co_await o.log->append(test::as_bytes(std::string(100'000, 'L')));
+            co_await o.log->close();
+        }
+        test::opened_log o = co_await test::open_log(path);
+        REQUIRE(o.replayed.size() == 102);
+        CHECK(o.replayed.front().empty());
+        CHECK(std::equal(o.replayed.begin() + 1, o.replayed.begin() + 101, numbered_range(0, 100).begin()));
+        CHECK(o.replayed.back() == std::string(100'000, 'L'));
+        CHECK(o.log->recovery().records == 102);
+        CHECK(o.log->recovery().torn_tail_bytes == 0);
+        co_await o.log->append(test::as_bytes("after reopen"));
+        co_await o.log->close();
+        const auto again = co_await test::replay(path);
+        CHECK(again.size() == 103);
+        CHECK(again.back() == "after reopen");
+    }
+
+    RUNTIME_TEST_CASE("the appends of one reactor pass share one write and one fdatasync") {
+        test::tmpdir dir;
+        test::opened_log o = co_await test::open_log(dir.path());
+        std::vector<join_handle<void>> appenders;
+        for (std::size_t i = 0; i < 50; ++i) {
+            appenders.push_back(spawn(append_numbered(*o.log, i, 1, 1)));
+        }
+        for (auto& h : appenders) {
+            co_await h;
+        }
+        CHECK(o.log->stats().appends == 50);
+        CHECK(o.log->stats().batches == 1);
+        CHECK(o.log->stats().syncs == 1);
+        co_await o.log->close();
+        CHECK(co_await test::replay(dir.path()) == numbered_range(0, 50));
+    }
+
+    RUNTIME_TEST_CASE("concurrent appenders are group-committed and each one's records stay in its order") {
+        test::tmpdir dir;
+        test::opened_log o = co_await test::open_log(dir.path());
+        constexpr std::size_t writers = 16, each = 40;
+        std::vector<join_handle<void>> appenders;
+        for (std::size_t w = 0; w < writers; ++w) {
+            appenders.push_back(spawn(append_numbered(*o.log, w, each, writers)));
+        }
+        for (auto& h : appenders) {
+            co_await h;
+        }
+        const log_stats st = o.log->stats();
+        CHECK(st.appends == writers * each);
+        CHECK(st.syncs <= st.appends / 8); // a sync covers the records of many appenders
+        co_await o.log->close();
+        const auto records = co_await test::replay(dir.path());
+        // Writer w appended w, w + writers, w + 2 * writers... in that order; the rounds interleave but within a
+        // writer waits for its previous record before the next, so the log holds record k before record k + writers.
+        REQUIRE(records.size() == writers * each);
+        std::vector<std::size_t> position(writers * each);
+        for (std::size_t i = 0; i < records.size(); ++i) {
+            const std::size_t n = std::stoul(records[i].substr(7));
+            position[n] = i;
+        }
+        for (std::size_t n = writers; n < position.size(); ++n) {
+            CHECK(position[n - writers] < position[n]);
+        }
+    }
+
+    RUNTIME_TEST_CASE("a full segment is followed by a new one and replay crosses them in order") {
+        test::tmpdir dir;
+        const log_options opts{.segment_size = 4096};
+        test::opened_log o = co_await test::open_log(dir.path(), opts);
+        co_await append_numbered(*o.log, 0, 300, 1);
+        CHECK(o.log->stats().rotations >= 3); // 300 x 48 bytes over 4 KiB segments
+        co_await o.log->close();
+        const auto names = files_in(dir.path());
+        CHECK(names.size() == o.log->stats().rotations + 1);
+        for (const auto& n : names) {
+            CHECK(std::filesystem::file_size(dir.path() + "/" + n) <= 4096);
+        }
+        CHECK(co_await test::replay(dir.path(), opts) == numbered_range(0, 300));
+    }
+
+    RUNTIME_TEST_CASE("a full batch is sealed and the records keep the order of the calls") {
+        test::tmpdir dir;
+        const log_options opts{.max_batch_bytes = 200}; // sealed by its fifth 48-byte record
+        test::opened_log o = co_await test::open_log(dir.path(), opts);
+        std::vector<join_handle<void>> appenders;
+        for (std::size_t i = 0; i < 40; ++i) {
+            appenders.push_back(spawn(append_numbered(*o.log, i, 1, 1)));
+        }
+        for (auto& h : appenders) {
+            co_await h;
+        }
+        CHECK(o.log->stats().batches == 8);
+        co_await o.log->close();
+        CHECK(co_await test::replay(dir.path(), opts) == numbered_range(0, 40));
+    }
+
+    RUNTIME_TEST_CASE("records larger than a batch still go out whole, one batch each") {
+        test::tmpdir dir;
+        const log_options opts{.max_batch_bytes = 1000};
+        test::opened_log o = co_await test::open_log(dir.path(), opts);
+        std::vector<join_handle<void>> appenders;
+        for (std::size_t i = 0; i < 8; ++i) {
+            appenders.push_back(spawn(append_numbered(*o.log, i, 1, 1)));
+        }
+        co_await o.log->append(test::as_bytes(std::string(5000, 'b')));
+        for (auto& h : appenders) {
+            co_await h;
+        }
+        bool refused = false;
+        try {
+            co_await o.log->append(test::as_bytes(std::string(o.log->options().max_record_size + 1, 'x')));
+        } catch (const std::invalid_argument&) {
+            refused = true;
+        }
+        CHECK(refused);
+        co_await o.log->close();
+        const auto records = co_await test::replay(dir.path(), opts);
+        CHECK(records.size() == 9);
+    }
+
+    RUNTIME_TEST_CASE("compaction replaces the old segments by the snapshot; later appends follow it") {
+        test::tmpdir dir;
+        const log_options opts{.segment_size = 2048};
+        test::opened_log o = co_await test::open_log(dir.path(), opts);
+        co_await append_numbered(*o.log, 0, 100, 1);
+        log_compaction c = co_await o.log->begin_compaction();
+        co_await append_numbered(*o.log, 1000, 5, 1); // after the cut: goes after the snapshot
+        co_await c.add(test::as_bytes("state-a"));
+        co_await c.add(test::as_bytes("state-b"));
+        co_await c.commit();
+        co_await append_numbered(*o.log, 2000, 5, 1);
+        CHECK(o.log->stats().compactions == 1);
+        co_await o.log->close();
+        const auto names = files_in(dir.path());
+        REQUIRE(!names.empty());
+        CHECK(names.front().ends_with(".snap"));
+        CHECK(std::count_if(names.begin(), names.end(), [](const std::string& n) { return n.ends_with(".snap"); }) ==
+              1);
+        std::vector<std::string> want{"state-a", "state-b"};
+        for (const auto& r : numbered_range(1000, 5)) {
+            want.push_back(r);
+        }
+        for (const auto& r : numbered_range(2000, 5)) {
+            want.push_back(r);
+        }
+        CHECK(co_await test::replay(dir.path(), opts) == want);
+
+        // A second compaction supersedes the first snapshot.
+        test::opened_log again = co_await test::open_log(dir.path(), opts);
+        log_compaction c2 = co_await again.log->begin_compaction();
+        co_await c2.add(test::as_bytes("state-c"));
+        co_await c2.commit();
+        co_await again.log->close();
+        CHECK(co_await test::replay(dir.path(), opts) == std::vector<std::string>{"state-c"});
+    }
+
+    RUNTIME_TEST_CASE("an abandoned compaction leaves every record in place") {
+        test::tmpdir dir;
+        test::opened_log o = co_await test::open_log(dir.path());
+        co_await append_numbered(*o.log, 0, 10, 1);
+        log_compaction c = co_await o.log->begin_compaction();
+        co_await c.add(test::as_bytes("partial state"));
+        co_await c.abandon();
+        co_await append_numbered(*o.log, 10, 10, 1);
+        co_await o.log->close();
+        for (const auto& n : files_in(dir.path())) {
+            CHECK(n.ends_with(".log"));
+        }
+        CHECK(co_await test::replay(dir.path()) == numbered_range(0, 20));
+    }
+
+    RUNTIME_TEST_CASE("a compaction that crashed before or after its rename recovers to a consistent log") {
+        test::tmpdir dir;
+        const std::string log_dir = dir.file("log");
+        test::opened_log o = co_await test::open_log(log_dir);
+        co_await append_numbered(*o.log, 0, 10, 1);
+        co_await o.log->close();
+        const std::string old_segment = log_dir + "/" + files_in(log_dir).front();
+        std::filesystem::copy_file(old_segment, dir.file("saved"));
+
+        SUBCASE("before: only the temporary file was written") {
+            test::opened_log p = co_await test::open_log(log_dir);
+            log_compaction c = co_await p.log->begin_compaction();
+            co_await c.add(test::as_bytes("never committed"));
+            co_await p.log->close();
+            // c is dropped without commit: its ".snap.tmp" stays, as after a crash
+        }
+        SUBCASE("after: the snapshot was renamed, the old segments not yet removed") {
+            test::opened_log p = co_await test::open_log(log_dir);
+            log_compaction c = co_await p.log->begin_compaction();
+            co_await c.add(test::as_bytes("snapshot"));
+            co_await c.commit();
+            co_await p.log->close();
+            std::filesystem::copy_file(dir.file("saved"), old_segment); // as if the crash came before the removal
+        }
+        test::opened_log r = co_await test::open_log(log_dir);
+        CHECK(r.log->recovery().removed_files == 1);
+        const bool committed = r.replayed.size() == 1;
+        if (committed) {
+            CHECK(r.replayed.front() == "snapshot");
+        } else {
+            CHECK(r.replayed == numbered_range(0, 10));
+        }
+        co_await r.log->close();
+        for (const auto& n : files_in(log_dir)) {
+            CHECK_FALSE(n.ends_with(".tmp"));
+        }
+    }
+
+    RUNTIME_TEST_CASE("everysec acknowledges at write time and syncs within the interval") {
+        test::tmpdir dir;
+        test::opened_log o =
+            co_await test::open_log(dir.path(), {.policy = durability::everysec, .sync_interval = 20ms});
+        co_await append_numbered(*o.log, 0, 10, 1);
+        CHECK(o.log->stats().appends == 10);
+        for (int i = 0; i < 500 && o.log->stats().syncs == 0; ++i) {
+            co_await sleep_for(10ms);
+        }
+        CHECK(o.log->stats().syncs >= 1);
+        const auto syncs = o.log->stats().syncs;
+        co_await sleep_for(100ms);
+        CHECK(o.log->stats().syncs == syncs); // nothing new written: no sync
+        co_await o.log->close();
+        CHECK(co_await test::replay(dir.path()) == numbered_range(0, 10));
+    }
+
+    RUNTIME_TEST_CASE("policy no syncs only when asked, and close syncs what is left") {
+        test::tmpdir dir;
+        test::opened_log o = co_await test::open_log(dir.path(), {.policy = durability::no});
+        co_await append_numbered(*o.log, 0, 10, 1);
+        CHECK(o.log->stats().syncs == 0);
+        co_await o.log->sync();
+        CHECK(o.log->stats().syncs == 1);
+        co_await o.log->sync();
+        CHECK(o.log->stats().syncs == 1);
+        co_await append_numbered(*o.log, 10, 1, 1);
+        co_await o.log->close();
+        CHECK(o.log->stats().syncs == 2);
+        bool refused = false;
+        try {
+            co_await o.log->append(test::as_bytes("late"));
+        } catch (const std::logic_error&) {
+            refused = true;
+        }
+        CHECK(refused);
+        CHECK(co_await test::replay(dir.path()) == numbered_range(0, 11));
+    }
+
+} // TEST_SUITE
