@@ -34,22 +34,25 @@ std::string describe(std::string_view op, const socket_address& a) {
     return fmt::format("{} {}", op, a.to_string());
 }
 
-socket_address local_address_of(int fd) {
+namespace {
+using name_fn = int (*)(int, sockaddr*, socklen_t*) noexcept;
+
+socket_address address_of(int fd, name_fn get, const char* what) {
     sockaddr_storage ss{};
     socklen_t len = sizeof(ss);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-        throw std::system_error(errno, std::system_category(), "getsockname");
+    if (get(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+        throw std::system_error(errno, std::system_category(), what);
     }
     return socket_address(reinterpret_cast<sockaddr*>(&ss), len);
 }
+} // namespace
+
+socket_address local_address_of(int fd) {
+    return address_of(fd, &::getsockname, "getsockname");
+}
 
 socket_address peer_address_of(int fd) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-        throw std::system_error(errno, std::system_category(), "getpeername");
-    }
-    return socket_address(reinterpret_cast<sockaddr*>(&ss), len);
+    return address_of(fd, &::getpeername, "getpeername");
 }
 
 void connect_op::prepare(io_uring_sqe* sqe) noexcept {
