@@ -164,15 +164,7 @@ TEST_SUITE("net/listener") {
 
     RUNTIME_TEST_CASE("aborting a task blocked in accept raises aborted; the listener still accepts") {
         auto l = listener::listen(loopback_any_port());
-        auto h = spawn(l.accept());
-        co_await sleep_for(10ms);
-        h.abort();
-        bool was_aborted = false;
-        try {
-            connection c = co_await h;
-        } catch (const aborted&) {
-            was_aborted = true;
-        }
+        const bool was_aborted = co_await abort_while_parked(spawn(l.accept()));
         CHECK(was_aborted);
         auto accepted = spawn(l.accept());
         connection c = co_await with_timeout(5s, connect(l.local_address()));

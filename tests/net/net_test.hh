@@ -113,6 +113,20 @@ task<T> joined(join_handle<T> h) {
     co_return co_await h;
 }
 
+/// Lets a spawned task park (in a read, accept, receive...), aborts it, and \return whether awaiting it raised
+/// percore::aborted.
+template <typename T>
+task<bool> abort_while_parked(join_handle<T> h) {
+    co_await sleep_for(std::chrono::milliseconds(10));
+    h.abort();
+    try {
+        (void)co_await h;
+    } catch (const aborted&) {
+        co_return true;
+    }
+    co_return false;
+}
+
 /// Open file descriptors of this process.
 inline int count_fds() {
     int n = 0;

@@ -240,15 +240,7 @@ TEST_SUITE("net/stream") {
             buffer b = co_await c.input().read();
             co_return b.str();
         };
-        auto h = spawn(reader(p.server));
-        co_await sleep_for(10ms);
-        h.abort();
-        bool was_aborted = false;
-        try {
-            (void)co_await h;
-        } catch (const aborted&) {
-            was_aborted = true;
-        }
+        const bool was_aborted = co_await abort_while_parked(spawn(reader(p.server)));
         CHECK(was_aborted);
         co_await send_raw(p.client, "after abort");
         buffer b = co_await with_timeout(5s, p.server.input().read_exactly(11));

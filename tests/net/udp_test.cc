@@ -89,15 +89,7 @@ TEST_SUITE("net/udp") {
 
     RUNTIME_TEST_CASE("aborting a task blocked in receive raises aborted") {
         auto a = udp_channel::bind(loopback_any_port());
-        auto h = spawn(receive_error(a));
-        co_await sleep_for(10ms);
-        h.abort();
-        bool was_aborted = false;
-        try {
-            (void)co_await h;
-        } catch (const aborted&) {
-            was_aborted = true;
-        }
+        const bool was_aborted = co_await abort_while_parked(spawn(receive_error(a)));
         CHECK(was_aborted);
     }
 
