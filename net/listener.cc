@@ -96,7 +96,7 @@ public:
             if (_closed) {
                 ::close(res);
             } else {
-                if (_options.nodelay && _family != AF_UNIX) {
+                if (_options.nodelay) {
                     int one = 1;
                     ::setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
                 }
@@ -149,7 +149,6 @@ public:
 
     [[nodiscard]] int fd() const noexcept { return _fd; }
     [[nodiscard]] std::uint64_t accepted() const noexcept { return _accepted; }
-    void set_family(int family) noexcept { _family = family; }
 
 private:
     ~listener_state() {
@@ -169,7 +168,6 @@ private:
     }
 
     int _fd;
-    int _family = AF_INET;
     listen_options _options;
     net_context& _ctx;
     bool _armed = false;
@@ -217,9 +215,9 @@ listener listener::listen(const socket_address& address, const listen_options& o
     if (::listen(fd.get(), options.backlog) != 0) {
         throw std::system_error(errno, std::system_category(), detail::describe("listen on", address));
     }
-    auto* s = new detail::listener_state(fd.release(), options, detail::net_context::local());
-    s->set_family(address.family());
-    return listener(s);
+    listen_options accepted = options;
+    accepted.nodelay = options.nodelay && !address.is_unix(); // TCP_NODELAY means nothing to a Unix socket
+    return listener(new detail::listener_state(fd.release(), accepted, detail::net_context::local()));
 }
 
 listener::listener(listener&& o) noexcept

@@ -68,9 +68,6 @@ bool stream_state::park_reader(std::coroutine_handle<> h) noexcept {
         return false;
     }
     arm_recv();
-    if (readable()) {
-        return false; // arming failed into an error (no SQE is ever refused, but stay safe)
-    }
     _reader = percore::detail::park_current(h, {&cancel_reader, this});
     _reader_in_await = true;
     if (_read_timeout > duration::zero()) {
