@@ -34,7 +34,10 @@ void preempt_timer::arm() {
 }
 
 void preempt_timer::reset(bool will_run_tasks) {
-    if (unsigned n = _ring.cq_ready()) {
+    // One read of the tail serves both the consuming and `seen`: an expiry the kernel posts after it (during
+    // the re-arming syscall below, say) leaves the tail ahead of `seen`, so need_preempt() reports it at once.
+    const unsigned tail = __atomic_load_n(_ring.cq_tail(), __ATOMIC_ACQUIRE);
+    if (const unsigned n = tail - _ring.cq_head()) {
         _ring.cq_advance(n);
         _expirations += n;
         _armed = false;
@@ -42,7 +45,7 @@ void preempt_timer::reset(bool will_run_tasks) {
     if (!_armed && will_run_tasks) {
         arm();
     }
-    tl_preempt.seen = __atomic_load_n(_ring.cq_tail(), __ATOMIC_RELAXED);
+    tl_preempt.seen = tail;
 }
 
 } // namespace percore::detail

@@ -32,6 +32,8 @@ public:
 
     [[nodiscard]] duration slice() const noexcept { return _slice; }
     [[nodiscard]] std::uint64_t expirations() const noexcept { return _expirations; }
+    /// Expiries posted by the kernel and not yet taken by reset() (tests check that none goes unnoticed).
+    [[nodiscard]] unsigned pending_expirations() const noexcept { return _ring.cq_ready(); }
 
 private:
     void arm();
