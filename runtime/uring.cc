@@ -1,6 +1,7 @@
 #include "runtime/uring.hh"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -168,16 +169,58 @@ void uring::probe() {
 }
 
 io_uring_sqe* uring::get_sqe() {
-    for (;;) {
+    if (io_uring_sqe* sqe = io_uring_get_sqe(_ring.get())) [[likely]] {
+        return sqe;
+    }
+    return get_sqe_when_full();
+}
+
+io_uring_sqe* uring::get_sqe_when_full() {
+    // The caller may be anything (a completion handler, a destructor): no handler may run from here. When the
+    // kernel wants completions consumed before it takes more submissions, they are moved aside, in order, for
+    // the next reap() to dispatch.
+    for (unsigned attempt = 0;; ++attempt) {
+        int r = 0;
+        if (_injected_left > 0) {
+            --_injected_left;
+            r = -_injected_error;
+        } else {
+            ++_enters;
+            r = io_uring_submit(_ring.get());
+        }
         if (io_uring_sqe* sqe = io_uring_get_sqe(_ring.get())) {
             return sqe;
         }
-        // Submission queue full: hand the batch to the kernel. EBUSY/EAGAIN mean completions must be reaped first.
-        int r = submit();
         if (r == -EBUSY || r == -EAGAIN) {
-            reap(); // the kernel wants completions consumed before it takes more submissions
+            set_aside_completions();
+        } else if (r != -EINTR) {
+            fatal_submit_error(r);
+        }
+        if (attempt == 100'000) {
+            fatal_submit_error(r); // the kernel keeps refusing with nothing left to consume: the ring is stuck
         }
     }
+}
+
+void uring::set_aside_completions() {
+    io_uring* ring = _ring.get();
+    for (;;) {
+        const unsigned head = *ring->cq.khead;
+        if (head == io_uring_smp_load_acquire(ring->cq.ktail)) {
+            break;
+        }
+        const io_uring_cqe* cqe = &ring->cq.cqes[head & ring->cq.ring_mask];
+        _set_aside.push_back({cqe->user_data, cqe->res, cqe->flags});
+        io_uring_smp_store_release(ring->cq.khead, head + 1);
+    }
+}
+
+void uring::fatal_submit_error(int r) {
+    std::fprintf(stderr,
+                 "percore: io_uring_enter failed with %s (%s) while the submission queue was full; the ring cannot "
+                 "take more work, aborting\n",
+                 errno_name(-r).c_str(), std::strerror(-r));
+    std::abort();
 }
 
 int uring::submit() {
@@ -186,6 +229,9 @@ int uring::submit() {
 }
 
 int uring::wait(const duration* timeout) {
+    if (_set_aside_next < _set_aside.size()) {
+        return submit(); // completions are waiting already
+    }
     io_uring_cqe* cqe = nullptr;
     ++_enters;
     if (timeout == nullptr) {
@@ -202,19 +248,34 @@ int uring::wait(const duration* timeout) {
 unsigned uring::reap() noexcept {
     unsigned n = 0;
     io_uring* ring = _ring.get();
-    // Each CQE is copied and consumed before its handler runs, so a handler that re-enters reap() (through
-    // get_sqe() on a full ring) sees only newer completions, never this one again. The ring is read directly:
+    // Each CQE is copied and consumed before its handler runs, so a handler that re-enters reap() sees only newer
+    // completions, never this one again. Completions set aside by get_sqe() are older than any still in the ring,
+    // and a handler may set more aside: they go first, every time. The ring is read directly:
     // io_uring_peek_cqe() would enter the kernel when completions are pending there, a syscall per reap.
     for (;;) {
-        const unsigned head = *ring->cq.khead;
-        if (head == io_uring_smp_load_acquire(ring->cq.ktail)) {
-            break;
+        std::uint64_t data = 0;
+        int res = 0;
+        unsigned flags = 0;
+        if (_set_aside_next < _set_aside.size()) {
+            const set_aside_cqe& c = _set_aside[_set_aside_next++];
+            data = c.user_data;
+            res = c.res;
+            flags = c.flags;
+            if (_set_aside_next == _set_aside.size()) {
+                _set_aside.clear();
+                _set_aside_next = 0;
+            }
+        } else {
+            const unsigned head = *ring->cq.khead;
+            if (head == io_uring_smp_load_acquire(ring->cq.ktail)) {
+                break;
+            }
+            const io_uring_cqe* cqe = &ring->cq.cqes[head & ring->cq.ring_mask];
+            data = cqe->user_data;
+            res = cqe->res;
+            flags = cqe->flags;
+            io_uring_smp_store_release(ring->cq.khead, head + 1);
         }
-        io_uring_cqe* cqe = &ring->cq.cqes[head & ring->cq.ring_mask];
-        const std::uint64_t data = cqe->user_data;
-        const int res = cqe->res;
-        const unsigned flags = cqe->flags;
-        io_uring_cqe_seen(ring, cqe);
         ++n;
         if (auto* c = reinterpret_cast<detail::io_completion*>(static_cast<std::uintptr_t>(data))) {
             c->complete(res, flags);
@@ -238,6 +299,10 @@ int uring::fd() const noexcept {
 
 const unsigned* uring::cq_tail() const noexcept {
     return _ring->cq.ktail;
+}
+
+unsigned uring::cq_head() const noexcept {
+    return *_ring->cq.khead; // written only by us (the kernel reads it)
 }
 
 unsigned uring::cq_ready() const noexcept {

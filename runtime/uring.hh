@@ -19,6 +19,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "runtime/clock.hh"
 
@@ -66,13 +67,16 @@ public:
     uring& operator=(const uring&) = delete;
     ~uring();
 
-    /// A free SQE; submits what is queued when the submission queue is full. Never null.
+    /// A free SQE; submits what is queued when the submission queue is full. Never null, and never runs a
+    /// completion handler: completions the kernel wants consumed first wait for the next reap(). Aborts the
+    /// process if the kernel refuses submissions for good (the shard could not go on).
     io_uring_sqe* get_sqe();
 
     /// Submits prepared SQEs and posts completions that are ready, without waiting. \return SQEs submitted or -errno.
     int submit();
 
-    /// Submits, then sleeps until at least one completion or the timeout (null: no timeout). \return >= 0 or -errno
+    /// Submits, then sleeps until at least one completion (at once if get_sqe() set some aside) or the timeout
+    /// (null: no timeout). \return >= 0 or -errno
     /// (-ETIME on timeout, -EINTR on a signal).
     int wait(const duration* timeout);
 
@@ -91,21 +95,42 @@ public:
 
     /// The kernel-written completion tail (shared memory): the preemption timer compares it without a syscall.
     [[nodiscard]] const unsigned* cq_tail() const noexcept;
+    [[nodiscard]] unsigned cq_head() const noexcept;
     [[nodiscard]] unsigned cq_ready() const noexcept;
     void cq_advance(unsigned n) noexcept;
+
+    /// Test hook: the next `n` submissions that get_sqe() makes because the submission queue is full are refused
+    /// with `error` (as a kernel answers EBUSY when its completion queue overflowed), so that path runs on
+    /// kernels that never refuse.
+    void inject_full_queue_errors(int error, unsigned n) noexcept {
+        _injected_error = error;
+        _injected_left = n;
+    }
 
     /// Calls into the kernel (io_uring_enter) made through this object.
     [[nodiscard]] std::uint64_t enters() const noexcept { return _enters; }
     [[nodiscard]] std::uint64_t completions() const noexcept { return _completions; }
 
 private:
+    struct set_aside_cqe {
+        std::uint64_t user_data;
+        int res;
+        unsigned flags;
+    };
     void probe();
+    io_uring_sqe* get_sqe_when_full();
+    void set_aside_completions();
+    [[noreturn]] static void fatal_submit_error(int r);
 
     std::unique_ptr<io_uring> _ring;
     uring_mode _mode = uring_mode::plain;
     std::bitset<256> _ops;
     std::uint64_t _enters = 0;
     std::uint64_t _completions = 0;
+    std::vector<set_aside_cqe> _set_aside; // consumed from the ring by get_sqe(), not yet dispatched
+    std::size_t _set_aside_next = 0;
+    int _injected_error = 0;
+    unsigned _injected_left = 0;
 };
 
 } // namespace percore
