@@ -35,9 +35,13 @@ TEST_SUITE("runtime/timer") {
         }
     }
 
-    RUNTIME_TEST_CASE("sleep_until a past deadline completes") {
+    RUNTIME_TEST_CASE("sleep_until a past deadline completes before any later deadline") {
+        std::vector<int> order;
+        auto later = spawn(sleep_and_record(order, 2, 1ms));
         co_await sleep_until(clock_type::now() - 1s);
-        CHECK(true);
+        order.push_back(1);
+        co_await later;
+        CHECK(order == std::vector<int>{1, 2});
     }
 
     RUNTIME_TEST_CASE("timers fire in deadline order") {
