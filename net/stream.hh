@@ -42,12 +42,17 @@ public:
             : _in(in)
             , _state(in._state) {}
         bool await_ready() const noexcept { return !_in._current.empty() || _state->readable(); }
-        bool await_suspend(std::coroutine_handle<> h) noexcept { return _state->park_reader(h); }
+        bool await_suspend(std::coroutine_handle<> h) noexcept {
+            _parked = _state->park_reader(h);
+            return _parked;
+        }
         buffer await_resume() {
-            if (!_in._current.empty()) {
+            // After a park, only _state may be touched until it says the connection is still there: another task
+            // may have closed it, or destroyed the connection and this stream with it. Nothing was put back
+            // meanwhile (one reader at a time), so _current is still empty then.
+            if (!_parked && !_in._current.empty()) {
                 return std::move(_in._current);
             }
-            // _state, not _in._state: a close() from another task while this one was parked resets the stream.
             _state->after_reader_wake();
             return _state->take();
         }
@@ -55,6 +60,7 @@ public:
     private:
         input_stream& _in;
         detail::stream_state* _state;
+        bool _parked = false;
     };
 
     input_stream() noexcept = default;

@@ -185,6 +185,12 @@ public:
         return _f != nullptr && _f->_done;
     }
 
+    /// The task is suspended in a wait that abort() cancels at once (I/O, a timer, a sync primitive), rather than
+    /// running, runnable or finished. For tests and diagnostics.
+    [[nodiscard]] bool waiting() const noexcept {
+        return _f != nullptr && !_f->_done && _f->_cancel.fn != nullptr;
+    }
+
     /// Asks the task to stop: a task parked in a wait is resumed now with `aborted`; a runnable one raises it at
     /// its next suspension point. No effect on a finished task. \shard_local
     void abort() noexcept {

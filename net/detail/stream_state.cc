@@ -167,7 +167,9 @@ void stream_state::read_timer::fire(timer_entry* e) noexcept {
         s._timed_out = true;
         s.wake_reader();
     } else if (s._closed && s._send_in_flight) {
-        // Closed with a send the peer never took (zero window): give up on it so the socket can be closed.
+        // Closed, and the peer has not taken the flushed bytes within close_linger (a zero window, say): give up
+        // on them so the socket can be closed.
+        s._linger_expired = true;
         percore::detail::submit_cancel(static_cast<send_side*>(&s));
     }
 }
@@ -181,20 +183,22 @@ void stream_state::cancel_reader(void* self) noexcept {
 // ---------------------------------------------------------------------------------------------------- writing
 
 void stream_state::submit_send() noexcept {
-    const std::size_t queued = _tx.size() - _tx_head;
+    // Up to the flush mark: bytes written after the last flush wait for the next one (and are dropped on close).
+    std::uint64_t budget = _flushed - _sent;
     io_uring_sqe* sqe = _ctx.owner().ring().get_sqe();
-    if (queued == 1) {
-        const buffer& b = _tx[_tx_head];
-        io_uring_prep_send(sqe, _fd, b.data(), b.size(), MSG_NOSIGNAL);
+    const buffer& first = _tx[_tx_head];
+    if (first.size() >= budget || _tx.size() - _tx_head == 1) {
+        io_uring_prep_send(sqe, _fd, first.data(), std::min<std::uint64_t>(first.size(), budget), MSG_NOSIGNAL);
     } else {
-        const std::size_t n = std::min(queued, max_iov);
-        _iov.resize(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            const buffer& b = _tx[_tx_head + i];
-            _iov[i] = {const_cast<char*>(b.data()), b.size()};
+        _iov.clear();
+        for (std::size_t i = _tx_head; i < _tx.size() && _iov.size() < max_iov && budget > 0; ++i) {
+            const buffer& b = _tx[i];
+            const std::size_t len = std::min<std::uint64_t>(b.size(), budget);
+            _iov.push_back({const_cast<char*>(b.data()), len});
+            budget -= len;
         }
         _msg.msg_iov = _iov.data();
-        _msg.msg_iovlen = n;
+        _msg.msg_iovlen = _iov.size();
         // The kernel reads _msg and _iov when it submits the SQE; both live in this object, which outlives it.
         io_uring_prep_sendmsg(sqe, _fd, &_msg, MSG_NOSIGNAL);
     }
@@ -237,16 +241,16 @@ void stream_state::on_send(int res, unsigned) noexcept {
             _tx.erase(_tx.begin(), _tx.begin() + static_cast<std::ptrdiff_t>(_tx_head));
             _tx_head = 0;
         }
-    } else if (res != -ECANCELED || !_closed) {
-        _tx_error = -res;
+    } else {
+        _tx_error = -res; // ECANCELED too: the shard is stopping, or a closed connection's linger ran out
         _tx.clear();
         _tx_head = 0;
     }
+    send_more(); // flushed bytes queued behind this send, or the rest of a short one; closed or not
     if (_closed) {
         release_if_closed();
         return;
     }
-    start_send(); // bytes written while this send was in flight
     wake_writer_if_done();
 }
 
@@ -303,7 +307,8 @@ void stream_state::close_handle() noexcept {
         _recv_cancelling = true;
     }
     if (_send_in_flight) {
-        // Flushed bytes still go out (flush does not wait for the kernel), for at most close_linger.
+        // Flushed bytes still go out (flush does not wait for the kernel), for at most close_linger: on_send
+        // goes on sending them.
         reactor& r = _ctx.owner();
         if (_timer.linked()) {
             r.timers().remove(_timer);

@@ -10,9 +10,13 @@
 ///   one heap buffer (`_rx_heap`, from a plain receive when the ring had no free buffer): arrival order.
 /// - A multishot receive is armed lazily, on the first read that finds nothing, and stays armed until it ends
 ///   (EOF, error, ENOBUFS, or a cancel when `max_unread` bytes wait unread).
-/// - Bytes are counted in totals: `_written` (queued by the writer) and `_sent` (accepted by the kernel). A
-///   parked writer waits for `_sent >= _writer_target`: flush() targets `_written`; a write over the unsent
-///   limit targets `_written - max_unsent`.
+/// - Bytes are counted in totals: `_written` (queued by the writer), `_flushed` (the writer asked for them to go
+///   out: flush, or a write waiting on the unsent limit) and `_sent` (accepted by the kernel); sends never go
+///   past `_flushed`. A parked writer waits for `_sent >= _writer_target`: flush() targets `_written`; a write
+///   over the unsent limit targets `_written - max_unsent`.
+/// - Closing (close_handle): flushed bytes keep going out, one send after another, until all are sent, a send
+///   fails, or `close_linger` passes (then the send in flight is cancelled); bytes written after the last flush
+///   are dropped. The socket is closed when the last operation completed.
 #pragma once
 
 #include <coroutine>
@@ -98,11 +102,11 @@ public:
     [[nodiscard]] std::uint64_t max_unsent() const noexcept { return _max_unsent; }
     [[nodiscard]] std::uint64_t sent() const noexcept { return _sent; }
     [[nodiscard]] int send_error() const noexcept { return _tx_error; }
-    /// Hands queued bytes to the kernel unless a send is already in flight.
+    /// Marks everything written as flushed and hands it to the kernel unless a send is already in flight (its
+    /// completion sends the rest).
     void start_send() noexcept {
-        if (!_send_in_flight && _tx_head != _tx.size() && _tx_error == 0 && !_closed) {
-            submit_send();
-        }
+        _flushed = _written;
+        send_more();
     }
     /// Parks the running fiber until `sent() >= target` or a send error. \return false if it need not park.
     bool park_writer(std::coroutine_handle<> h, std::uint64_t target) noexcept;
@@ -138,6 +142,11 @@ private:
     buffer take_slow();
     /// A fiber that close_handle() woke leaves: the state may go now. \throws std::system_error(ECANCELED)
     [[noreturn]] void leave_closed();
+    void send_more() noexcept {
+        if (!_send_in_flight && _sent < _flushed && _tx_error == 0 && !_linger_expired) {
+            submit_send();
+        }
+    }
     void submit_send() noexcept;
     [[noreturn]] void throw_send_error() const;
     void arm_recv() noexcept;
@@ -180,12 +189,14 @@ private:
     // send
     bool _send_in_flight = false;
     bool _writer_cancelled = false;
+    bool _linger_expired = false; // closed, and close_linger passed: no more sends
     int _tx_error = 0;
     std::size_t _tx_head = 0;
     std::vector<buffer> _tx;
     std::vector<iovec> _iov;
     msghdr _msg{};
     std::uint64_t _written = 0;
+    std::uint64_t _flushed = 0;
     std::uint64_t _sent = 0;
     std::uint64_t _writer_target = 0;
     std::uint64_t _max_unsent;

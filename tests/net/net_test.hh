@@ -18,6 +18,7 @@
 #include "net/listener.hh"
 #include "net/socket_address.hh"
 #include "runtime/errors.hh"
+#include "runtime/preempt.hh"
 #include "runtime/spawn.hh"
 #include "runtime/task.hh"
 #include "runtime/timer.hh"
@@ -113,11 +114,20 @@ task<T> joined(join_handle<T> h) {
     co_return co_await h;
 }
 
+/// Yields until the spawned task `h` is parked in a wait; fails the test if it does not park within many passes.
+template <typename T>
+task<> until_waiting(const join_handle<T>& h) {
+    for (int i = 0; i < 10'000 && !h.waiting(); ++i) {
+        co_await yield();
+    }
+    REQUIRE(h.waiting());
+}
+
 /// Lets a spawned task park (in a read, accept, receive...), aborts it, and \return whether awaiting it raised
 /// percore::aborted.
 template <typename T>
 task<bool> abort_while_parked(join_handle<T> h) {
-    co_await sleep_for(std::chrono::milliseconds(10));
+    co_await until_waiting(h);
     h.abort();
     try {
         (void)co_await h;

@@ -44,6 +44,24 @@ task<> sleepy_then_reply(connection c) {
     co_await c.output().close();
 }
 
+/// Reads one byte, writes and flushes two 200 KiB parts in one pass, and returns without close(): the server
+/// drops the connection with the second part still queued behind the first send.
+task<> flush_twice_and_return(connection c) {
+    (void)co_await c.input().read_exactly(1);
+    co_await c.output().write(random_bytes(200 * 1024, 1));
+    co_await c.output().flush();
+    co_await c.output().write(random_bytes(200 * 1024, 2));
+    co_await c.output().flush();
+}
+
+/// Connects, sends one byte and reads until EOF.
+task<std::string> poke_and_read_all(socket_address a) {
+    connection c = co_await connect(a);
+    co_await c.output().write("?");
+    co_await c.output().flush();
+    co_return co_await drain_input(c);
+}
+
 std::atomic<int> g_idle_aborted{0};
 
 task<> idle_handler(connection c) {
@@ -171,6 +189,25 @@ TEST_SUITE("net/server") {
         CHECK(g_idle_aborted.load() == 1);
         std::string rest = co_await with_timeout(5s, drain_input(i));
         CHECK((rest.empty() || rest == "<error 104>"));
+    }
+
+    // Issue 10, item 1: start_send refused once the connection was closed and on_send stopped there, so the bytes
+    // queued behind an in-flight send, and the rest of a short send, were dropped.
+    RUNTIME_TEST_CASE("flushed bytes reach the peer when a handler returns without closing") {
+        server srv({.address = loopback_any_port()}, [] { return connection_handler(&flush_twice_and_return); });
+        co_await srv.start();
+        std::vector<task<std::string>> clients;
+        for (int i = 0; i < 50; ++i) {
+            clients.push_back(poke_and_read_all(srv.local_address()));
+        }
+        std::vector<std::string> got = co_await with_timeout(20s, when_all(std::move(clients)));
+        const std::string expected = random_bytes(200 * 1024, 1) + random_bytes(200 * 1024, 2);
+        int complete = 0;
+        for (const std::string& g : got) {
+            complete += g == expected ? 1 : 0;
+        }
+        CHECK(complete == 50);
+        co_await srv.stop();
     }
 
     RUNTIME_TEST_CASE("starting on an address in use throws naming it") {

@@ -1,5 +1,6 @@
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -245,6 +246,26 @@ TEST_SUITE("net/stream") {
         co_await send_raw(p.client, "after abort");
         buffer b = co_await with_timeout(5s, p.server.input().read_exactly(11));
         CHECK(b.view() == "after abort");
+    }
+
+    // Issue 10, item 8: a read woken by close_handle() looked at its stream's put-back buffer before asking the
+    // state whether the connection was gone; when another task had destroyed the connection, that was freed
+    // memory (ASan: heap-use-after-free).
+    RUNTIME_TEST_CASE("a read parked while another task destroys its connection ends with ECANCELED") {
+        socket_pair p = co_await make_pair();
+        auto owned = std::make_unique<connection>(std::move(p.server));
+        int error = 0;
+        auto reader = spawn([&]() -> task<> {
+            try {
+                (void)co_await owned->input().read();
+            } catch (const std::system_error& e) {
+                error = e.code().value();
+            }
+        });
+        co_await until_waiting(reader);
+        owned.reset(); // the connection, and the input_stream the read belongs to, are gone
+        co_await with_timeout(5s, joined(std::move(reader)));
+        CHECK(error == ECANCELED);
     }
 
     RUNTIME_TEST_CASE("many small string writes are coalesced in order") {
