@@ -21,6 +21,9 @@ struct config {
     unsigned recv_buffer_size = 16384;
     /// Received bytes a connection may hold unread before it stops receiving (its peer then sees a full window).
     std::size_t max_unread = 256 * 1024;
+    /// Ring buffers a connection may hold unread before it stops receiving: the scarce resource when a peer
+    /// pipelines small messages (each takes a whole buffer). 0: recv_buffers / 16, at least 2.
+    unsigned max_unread_buffers = 0;
     /// Bytes written and not yet sent before `output_stream::write` waits for the socket.
     std::size_t max_unsent = 1024 * 1024;
     /// A connection dropped while a send is in flight lets it finish for this long, then cancels it.

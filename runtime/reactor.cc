@@ -165,6 +165,8 @@ reactor_stats reactor::stats() const noexcept {
             .tasks_run = _sched.tasks_run(),
             .io_enters = _ring.enters(),
             .io_completions = _ring.completions(),
+            .cq_overflows = _ring.cq_overflows(),
+            .cq_dropped = _ring.cq_dropped(),
             .preemptions = _preempt.expirations(),
             .timers_fired = _timers_fired};
 }

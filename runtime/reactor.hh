@@ -61,6 +61,8 @@ struct reactor_stats {
     std::uint64_t tasks_run = 0;
     std::uint64_t io_enters = 0;      ///< io_uring_enter calls on the main ring
     std::uint64_t io_completions = 0; ///< CQEs reaped
+    std::uint64_t cq_overflows = 0;   ///< submissions that found completions in the kernel's overflow list
+    std::uint64_t cq_dropped = 0;     ///< completions the kernel dropped (its overflow list was full)
     std::uint64_t preemptions = 0;    ///< time slices that expired
     std::uint64_t timers_fired = 0;
 };

@@ -185,7 +185,7 @@ io_uring_sqe* uring::get_sqe_when_full() {
             --_injected_left;
             r = -_injected_error;
         } else {
-            ++_enters;
+            count_enter();
             r = io_uring_submit(_ring.get());
         }
         if (io_uring_sqe* sqe = io_uring_get_sqe(_ring.get())) {
@@ -223,8 +223,15 @@ void uring::fatal_submit_error(int r) {
     std::abort();
 }
 
-int uring::submit() {
+void uring::count_enter() noexcept {
     ++_enters;
+    if ((IO_URING_READ_ONCE(*_ring->sq.kflags) & IORING_SQ_CQ_OVERFLOW) != 0) {
+        ++_cq_overflows;
+    }
+}
+
+int uring::submit() {
+    count_enter();
     return io_uring_submit_and_get_events(_ring.get());
 }
 
@@ -233,7 +240,7 @@ int uring::wait(const duration* timeout) {
         return submit(); // completions are waiting already
     }
     io_uring_cqe* cqe = nullptr;
-    ++_enters;
+    count_enter();
     if (timeout == nullptr) {
         return io_uring_submit_and_wait_timeout(_ring.get(), &cqe, 1, nullptr, nullptr);
     }
@@ -291,6 +298,10 @@ bool uring::has_unsubmitted() const noexcept {
 
 bool uring::needs_enter() const noexcept {
     return (IO_URING_READ_ONCE(*_ring->sq.kflags) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)) != 0;
+}
+
+std::uint64_t uring::cq_dropped() const noexcept {
+    return IO_URING_READ_ONCE(*_ring->cq.koverflow);
 }
 
 int uring::fd() const noexcept {

@@ -110,6 +110,11 @@ public:
     /// Calls into the kernel (io_uring_enter) made through this object.
     [[nodiscard]] std::uint64_t enters() const noexcept { return _enters; }
     [[nodiscard]] std::uint64_t completions() const noexcept { return _completions; }
+    /// Submissions that found the kernel holding completions the completion queue had no room for (it keeps them
+    /// in an overflow list, at a cost, until they are reaped): a sign the queue is too small for the load.
+    [[nodiscard]] std::uint64_t cq_overflows() const noexcept { return _cq_overflows; }
+    /// Completions the kernel dropped for good (it could not even keep them in its overflow list).
+    [[nodiscard]] std::uint64_t cq_dropped() const noexcept;
 
 private:
     struct set_aside_cqe {
@@ -120,6 +125,7 @@ private:
     void probe();
     io_uring_sqe* get_sqe_when_full();
     void set_aside_completions();
+    void count_enter() noexcept;
     [[noreturn]] static void fatal_submit_error(int r);
 
     std::unique_ptr<io_uring> _ring;
@@ -127,6 +133,7 @@ private:
     std::bitset<256> _ops;
     std::uint64_t _enters = 0;
     std::uint64_t _completions = 0;
+    std::uint64_t _cq_overflows = 0;
     std::vector<set_aside_cqe> _set_aside; // consumed from the ring by get_sqe(), not yet dispatched
     std::size_t _set_aside_next = 0;
     int _injected_error = 0;

@@ -1,15 +1,16 @@
 #include "net/detail/net_context.hh"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
-#include <sys/mman.h>
+#include <string_view>
 #include <sys/utsname.h>
 #include <utility>
 
 #include <fmt/format.h>
-#include <liburing.h>
 
 #include "runtime/log.hh"
 
@@ -30,6 +31,10 @@ void set_config(const config& c) {
     if (c.recv_buffer_size < 64 || c.recv_buffer_size % 64 != 0 || c.recv_buffer_size > (1U << 24)) {
         throw std::invalid_argument(
             fmt::format("recv_buffer_size = {}: must be a multiple of 64 between 64 and 16 MiB", c.recv_buffer_size));
+    }
+    if (c.max_unread_buffers > c.recv_buffers) {
+        throw std::invalid_argument(fmt::format("max_unread_buffers = {}: more than the {} recv_buffers",
+                                                c.max_unread_buffers, c.recv_buffers));
     }
     if (c.max_unread == 0 || c.max_unsent == 0) {
         throw std::invalid_argument("max_unread and max_unsent must be positive");
@@ -64,45 +69,18 @@ net_context::net_context(reactor& r)
     : _reactor(r)
     , _config(g_config) {
     const auto kv = kernel_version();
-    _multishot_recv = kv >= std::pair{6, 0};
-    _multishot_accept = kv >= std::pair{5, 19};
-    const unsigned n = _config.recv_buffers;
-    _refs = std::make_unique<std::uint16_t[]>(n);
-    _next = std::make_unique<std::uint16_t[]>(n);
-    _length = std::make_unique<std::uint32_t[]>(n);
-
-    // One mapping: the ring of buffer descriptors (page aligned, as the kernel wants) followed by the buffers.
-    const std::size_t ring_bytes = (sizeof(io_uring_buf) * n + 4095) & ~std::size_t{4095};
-    _memory_size = ring_bytes + std::size_t{n} * _config.recv_buffer_size;
-    void* mem = ::mmap(nullptr, _memory_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) {
-        throw std::system_error(errno, std::system_category(), "mmap of the receive buffer ring");
-    }
-    _mapping = mem;
-    auto* br = static_cast<io_uring_buf_ring*>(mem);
-    _memory = static_cast<char*>(mem) + ring_bytes;
-
-    io_uring_buf_reg reg{};
-    reg.ring_addr = reinterpret_cast<std::uintptr_t>(br);
-    reg.ring_entries = n;
-    reg.bgid = buffer_group;
-    int rc = io_uring_register_buf_ring(r.ring().native(), &reg, 0);
-    if (rc < 0) {
+    const char* oneshot = std::getenv("PERCORE_NET_ONESHOT");
+    const bool force_oneshot = oneshot != nullptr && std::string_view(oneshot) == "1";
+    _multishot_recv = kv >= std::pair{6, 0} && !force_oneshot;
+    _multishot_accept = kv >= std::pair{5, 19} && !force_oneshot;
+    _max_unread_buffers =
+        _config.max_unread_buffers != 0 ? _config.max_unread_buffers : std::max(2U, _config.recv_buffers / 16);
+    int error = 0;
+    _buffers = recv_ring::create(*r.ring().native(), _config.recv_buffers, _config.recv_buffer_size, error);
+    if (_buffers == nullptr) {
         // Kernels before 5.19 (or a seccomp filter) refuse: connections then receive one heap buffer at a time.
-        net_log.warn("provided buffer ring unavailable ({}): receiving without it", std::strerror(-rc));
-        ::munmap(_mapping, _memory_size);
-        _mapping = nullptr;
-        return;
+        net_log.warn("provided buffer ring unavailable ({}): receiving without it", std::strerror(error));
     }
-    _ring = br;
-    io_uring_buf_ring_init(_ring);
-    const int mask = io_uring_buf_ring_mask(n);
-    for (unsigned bid = 0; bid < n; ++bid) {
-        io_uring_buf_ring_add(_ring, slot(static_cast<std::uint16_t>(bid)), _config.recv_buffer_size,
-                              static_cast<unsigned short>(bid), mask, static_cast<int>(bid));
-    }
-    io_uring_buf_ring_advance(_ring, static_cast<int>(n));
-    _free = n;
 }
 
 net_context::~net_context() {
@@ -120,8 +98,9 @@ net_context::~net_context() {
         if (clock_type::now() > deadline) {
             net_log.error("socket operations still in flight after 5 s of shutdown; leaking their memory");
             _objects.abandon();
-            _ring = nullptr;
-            _mapping = nullptr;
+            if (_buffers != nullptr) {
+                _buffers->abandon();
+            }
             break;
         }
         duration slice = std::chrono::milliseconds(1);
@@ -132,11 +111,8 @@ net_context::~net_context() {
     while (!_objects.empty()) {
         _objects.pop_front();
     }
-    if (_ring != nullptr) {
-        io_uring_unregister_buf_ring(ring.native(), buffer_group);
-    }
-    if (_mapping != nullptr) {
-        ::munmap(_mapping, _memory_size);
+    if (_buffers != nullptr) {
+        _buffers->detach(); // buffers still held keep the memory until they are released
     }
     if (tl_context == this) {
         tl_context = nullptr;
@@ -150,16 +126,6 @@ net_context& net_context::local() {
         tl_context = c;
     }
     return *c;
-}
-
-void net_context::recycle(std::uint16_t bid) noexcept {
-    if (_ring == nullptr) {
-        return; // shutdown gave up on the kernel: the memory is leaked, not reused
-    }
-    ++_free;
-    io_uring_buf_ring_add(_ring, slot(bid), _config.recv_buffer_size, bid, io_uring_buf_ring_mask(_config.recv_buffers),
-                          0);
-    io_uring_buf_ring_advance(_ring, 1);
 }
 
 } // namespace detail

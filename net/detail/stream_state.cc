@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <poll.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -35,8 +36,8 @@ stream_state::~stream_state() {
     }
     while (_rx_head != net_context::no_buffer) {
         std::uint16_t bid = _rx_head;
-        _rx_head = _ctx.next(bid);
-        _ctx.release(bid);
+        _rx_head = _ctx.buffers().next(bid);
+        _ctx.buffers().release(bid);
     }
     if (linked()) {
         net_context::untrack(*this);
@@ -82,11 +83,11 @@ bool stream_state::park_reader(std::coroutine_handle<> h) noexcept {
 }
 
 void stream_state::arm_recv() noexcept {
-    if (_recv_armed || _rx_eof || _rx_error != 0) {
+    if (_recv != recv_kind::none || _rx_eof || _rx_error != 0) {
         return;
     }
     io_uring_sqe* sqe = _ctx.owner().ring().get_sqe();
-    if (_ctx.ring_available() && _ctx.free_buffers() > 0) {
+    if (_ctx.free_buffers() > 0) {
         if (_ctx.multishot_recv()) {
             io_uring_prep_recv_multishot(sqe, _fd, nullptr, 0, 0);
         } else {
@@ -94,51 +95,85 @@ void stream_state::arm_recv() noexcept {
         }
         sqe->flags |= IOSQE_BUFFER_SELECT;
         sqe->buf_group = net_context::buffer_group;
-    } else {
-        // No ring, or every ring buffer is held: one receive into a buffer of our own keeps this reader going.
+        _recv = recv_kind::ring;
+        _rx_ready = false;
+    } else if (_rx_ready) {
+        // Data waits and every ring buffer is held (or there is no ring): a buffer of our own keeps this reader
+        // going, held only until the reader is done with these bytes.
         _rx_heap = buffer(_ctx.settings().recv_buffer_size);
         io_uring_prep_recv(sqe, _fd, _rx_heap.writable(), _rx_heap.size(), 0);
+        _recv = recv_kind::heap;
+        _rx_ready = false;
+        ++_ctx.stats().heap_receives;
+        ++_ctx.stats().heap_receives_in_flight;
+    } else {
+        io_uring_prep_poll_add(sqe, _fd, POLLIN);
+        _recv = recv_kind::poll;
     }
     // The SQE points at this object (and maybe _rx_heap): both outlive it (see the invariants).
     io_uring_sqe_set_data(sqe, completion_ptr(static_cast<recv_side*>(this)));
-    _recv_armed = true;
     ++_inflight;
+}
+
+void stream_state::queue_ring_buffer(std::uint16_t bid, std::uint32_t len) noexcept {
+    recv_ring& ring = _ctx.buffers();
+    ring.filled(bid, len);
+    ring.next(bid) = net_context::no_buffer;
+    if (_rx_head == net_context::no_buffer) {
+        _rx_head = bid;
+    } else {
+        ring.next(_rx_tail) = bid;
+    }
+    _rx_tail = bid;
+    ++_rx_slots;
 }
 
 void stream_state::on_recv(int res, unsigned flags) noexcept {
     const bool more = (flags & IORING_CQE_F_MORE) != 0;
+    const recv_kind kind = _recv;
     if (!more) {
-        _recv_armed = false;
+        _recv = recv_kind::none;
         _recv_cancelling = false;
         --_inflight;
+        if (kind == recv_kind::heap) {
+            --_ctx.stats().heap_receives_in_flight;
+        }
     }
-    if (res > 0) {
-        if ((flags & IORING_CQE_F_BUFFER) != 0) {
-            auto bid = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-            _ctx.filled(bid, static_cast<std::uint32_t>(res));
-            _ctx.next(bid) = net_context::no_buffer;
-            if (_rx_head == net_context::no_buffer) {
-                _rx_head = bid;
-            } else {
-                _ctx.next(_rx_tail) = bid;
-            }
-            _rx_tail = bid;
+    const bool has_buffer = (flags & IORING_CQE_F_BUFFER) != 0;
+    const auto bid = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+    if (kind == recv_kind::poll) {
+        if (res > 0) {
+            _rx_ready = true; // readable, hung up or failed: the receive armed next tells which
+        } else if (res != -ECANCELED) {
+            _rx_error = -res;
+        }
+    } else if (res > 0) {
+        if (has_buffer) {
+            queue_ring_buffer(bid, static_cast<std::uint32_t>(res));
         } else {
             _rx_heap.trim(static_cast<std::size_t>(res));
             _rx_heap_ready = true;
         }
         _rx_bytes += static_cast<std::size_t>(res);
-        if (more && !_recv_cancelling && _rx_bytes >= _ctx.settings().max_unread) {
-            // The reader is behind: stop receiving so the peer sees a full window instead of us buffering.
+        if (more && !_recv_cancelling &&
+            (_rx_bytes >= _ctx.settings().max_unread || _rx_slots >= _ctx.max_unread_buffers())) {
+            // The reader is behind: stop receiving, so the peer sees a full window instead of this connection
+            // holding more bytes, or more of the ring's buffers, than its share.
             percore::detail::submit_cancel(static_cast<recv_side*>(this));
             _recv_cancelling = true;
+            ++_ctx.stats().receives_paused;
         }
-    } else if (res == 0) {
-        _rx_eof = true;
-    } else if (res == -ENOBUFS || res == -ECANCELED) {
-        _rx_heap.reset(); // the ring ran dry / we stopped it; a waiting reader re-arms below
     } else {
-        _rx_error = -res;
+        if (has_buffer) {
+            _ctx.buffers().unused(bid); // a completion with no bytes that consumed a buffer anyway
+        }
+        if (res == 0) {
+            _rx_eof = true;
+        } else if (res == -ENOBUFS || res == -ECANCELED) {
+            _rx_heap.reset(); // the ring ran dry / we stopped it; a waiting reader re-arms below
+        } else {
+            _rx_error = -res;
+        }
     }
     if (_closed) {
         release_if_closed();
@@ -147,8 +182,8 @@ void stream_state::on_recv(int res, unsigned flags) noexcept {
     if (_reader != nullptr) {
         if (readable()) {
             wake_reader();
-        } else if (!_recv_armed) {
-            arm_recv(); // ENOBUFS with a reader waiting: go on with a heap buffer
+        } else {
+            arm_recv(); // after a poll, or ENOBUFS, with the reader still waiting
         }
     }
 }
@@ -302,7 +337,7 @@ void stream_state::close_handle() noexcept {
             percore::detail::wake(std::exchange(_writer, nullptr));
         }
     }
-    if (_recv_armed && !_recv_cancelling) {
+    if (_recv != recv_kind::none && !_recv_cancelling) {
         percore::detail::submit_cancel(static_cast<recv_side*>(this));
         _recv_cancelling = true;
     }
@@ -320,7 +355,7 @@ void stream_state::close_handle() noexcept {
 }
 
 void stream_state::cancel_all() noexcept {
-    if (_recv_armed && !_recv_cancelling) {
+    if (_recv != recv_kind::none && !_recv_cancelling) {
         percore::detail::submit_cancel(static_cast<recv_side*>(this));
         _recv_cancelling = true;
     }

@@ -8,8 +8,11 @@
 /// - At most one receive and one send are in flight (`_inflight` counts them, plus nothing else).
 /// - Unread data is a chain of ring buffer ids (linked through the context's `next` array) followed by at most
 ///   one heap buffer (`_rx_heap`, from a plain receive when the ring had no free buffer): arrival order.
-/// - A multishot receive is armed lazily, on the first read that finds nothing, and stays armed until it ends
-///   (EOF, error, ENOBUFS, or a cancel when `max_unread` bytes wait unread).
+/// - A receive is armed lazily, on the first read that finds nothing. With a free ring buffer it is a multishot
+///   receive into the ring, armed until it ends (EOF, error, ENOBUFS, or a cancel once `max_unread` bytes or
+///   `max_unread_buffers` ring buffers wait unread). With none, the reader waits with a readiness poll, which
+///   holds no memory, and only then receives into a heap buffer of its own (or the ring, if a buffer came back):
+///   an idle connection never holds a buffer.
 /// - Bytes are counted in totals: `_written` (queued by the writer), `_flushed` (the writer asked for them to go
 ///   out: flush, or a write waiting on the unsent limit) and `_sent` (accepted by the kernel); sends never go
 ///   past `_flushed`. A parked writer waits for `_sent >= _writer_target`: flush() targets `_written`; a write
@@ -70,10 +73,12 @@ public:
     /// percore::timed_out after the read timeout. \pre readable()
     buffer take() {
         if (_rx_head != net_context::no_buffer) [[likely]] {
+            recv_ring& ring = _ctx.buffers();
             const std::uint16_t bid = _rx_head;
-            _rx_head = _ctx.next(bid);
-            _rx_bytes -= _ctx.length(bid);
-            return _ctx.to_buffer(bid);
+            _rx_head = ring.next(bid);
+            _rx_bytes -= ring.length(bid);
+            --_rx_slots;
+            return ring.to_buffer(bid);
         }
         return take_slow();
     }
@@ -150,6 +155,7 @@ private:
     void submit_send() noexcept;
     [[noreturn]] void throw_send_error() const;
     void arm_recv() noexcept;
+    void queue_ring_buffer(std::uint16_t bid, std::uint32_t len) noexcept;
     void wake_reader() noexcept;
     void wake_writer_if_done() noexcept;
     void release_if_closed() noexcept;
@@ -172,8 +178,10 @@ private:
     bool _reader_in_await = false; // a reader parked (or woken and not yet resumed)
     bool _writer_in_await = false;
     // receive
-    bool _recv_armed = false;
+    enum class recv_kind : std::uint8_t { none, ring, heap, poll };
+    recv_kind _recv = recv_kind::none; // the receive in flight
     bool _recv_cancelling = false;
+    bool _rx_ready = false; // a poll said data (or EOF, or an error) waits
     bool _rx_eof = false;
     bool _rx_heap_ready = false;
     bool _timed_out = false;
@@ -182,6 +190,7 @@ private:
     std::uint16_t _rx_head = net_context::no_buffer;
     std::uint16_t _rx_tail = net_context::no_buffer;
     std::size_t _rx_bytes = 0;
+    unsigned _rx_slots = 0; // ring buffers in the unread chain
     buffer _rx_heap;
     percore::detail::fiber* _reader = nullptr;
     duration _read_timeout{};

@@ -36,7 +36,8 @@ class Echo:
         self.err = []
         self.listening = threading.Event()
         self.host = self.port = None
-        threading.Thread(target=self._collect, daemon=True).start()
+        self._collector = threading.Thread(target=self._collect, daemon=True)
+        self._collector.start()
         if not self.listening.wait(15):
             self.proc.kill()
             raise RuntimeError(f"percore-echo did not say where it listens: {''.join(self.err)}")
@@ -61,7 +62,9 @@ class Echo:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             code = None
-        return code, time.monotonic() - start
+        took = time.monotonic() - start
+        self._collector.join(10)  # its last lines (the counters) may still be in the pipe
+        return code, took
 
     def __enter__(self):
         return self

@@ -123,6 +123,16 @@ task<> until_waiting(const join_handle<T>& h) {
     REQUIRE(h.waiting());
 }
 
+/// Waits (polling every millisecond, for at most `limit`) until `done()`; \return done().
+template <typename Pred>
+task<bool> wait_until(Pred done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto give_up = clock_type::now() + limit;
+    while (!done() && clock_type::now() < give_up) {
+        co_await sleep_for(std::chrono::milliseconds(1));
+    }
+    co_return done();
+}
+
 /// Lets a spawned task park (in a read, accept, receive...), aborts it, and \return whether awaiting it raised
 /// percore::aborted.
 template <typename T>

@@ -1,4 +1,5 @@
 // Tests that change net::config: each runs on a fresh reactor, whose network context reads the config once.
+#include <algorithm>
 #include <chrono>
 #include <netinet/in.h>
 #include <string>
@@ -7,9 +8,11 @@
 
 #include "net/config.hh"
 #include "net/connection.hh"
+#include "net/detail/net_context.hh"
 #include "net/listener.hh"
 #include "runtime/errors.hh"
 #include "runtime/spawn.hh"
+#include "runtime/sync/event.hh"
 #include "runtime/sync_wait.hh"
 #include "runtime/timer.hh"
 #include "runtime/when_all.hh"
@@ -197,6 +200,136 @@ task<> long_stream_body() {
     }
 }
 
+// ---------------------------------------------------------------------------------------------------- the ring
+
+net::detail::net_context& ctx() {
+    return net::detail::net_context::local();
+}
+
+/// Reads once (which arms the connection's receive) and keeps what it read, then reads nothing until `release`
+/// is set.
+task<> stalled_handler(connection c, event& release) {
+    buffer kept = co_await c.input().read();
+    co_await release.wait();
+}
+
+/// Sends `n` messages of 64 bytes, each once the kernel took the one before (so that each tends to arrive, and
+/// be received, on its own), never reading.
+task<> pipeline_small(connection& c, int n) {
+    const std::string message(64, 'p');
+    for (int i = 0; i < n; ++i) {
+        co_await c.output().write(std::string_view(message));
+        co_await c.output().wait_sent();
+    }
+}
+
+/// Issue 10, item 5: back-pressure counted bytes only, so one connection pipelining 64-byte messages (a whole
+/// 16 KiB ring buffer each) could hold every buffer of the ring while far below max_unread, and every other
+/// connection then received through heap buffers.
+task<> greedy_pipeliner_body() {
+    auto l = listener::listen(loopback_any_port());
+    event release;
+    auto greedy_server = spawn([&]() -> task<> { co_await stalled_handler(co_await l.accept(), release); });
+    connection greedy = co_await connect(l.local_address());
+    auto greedy_writer = spawn(pipeline_small(greedy, 20'000));
+    const unsigned total = ctx().buffers().count();
+    const unsigned bound = ctx().max_unread_buffers();
+    // The stalled connection has taken its share and paused; before the fix it went on until the ring was empty.
+    // (One-shot receives, on kernels before 6.0, take one buffer per read: a stalled reader cannot take more.)
+    const bool multishot = ctx().multishot_recv();
+    const bool stopped_taking = co_await wait_until(
+        [&] { return !multishot || ctx().stats().receives_paused > 0 || ctx().free_buffers() == 0; });
+    REQUIRE(stopped_taking);
+
+    constexpr std::size_t others = 100;
+    auto server = spawn(accept_and_echo(l, others));
+    std::vector<task<bool>> clients;
+    for (std::size_t i = 0; i < others; ++i) {
+        clients.push_back(echo_round_trip(l.local_address(), random_bytes(64 * 20, i), 64));
+    }
+    std::vector<bool> ok = co_await with_timeout(20s, when_all(std::move(clients)));
+    co_await server;
+    std::size_t good = 0;
+    for (bool b : ok) {
+        good += b ? 1 : 0;
+    }
+    const unsigned held = total - ctx().free_buffers();
+    MESSAGE("the stalled connection holds ", held, " of ", total, " ring buffers (bound ", bound, "); ",
+            ctx().stats().heap_receives, " heap receives, ", ctx().stats().receives_paused, " receives paused");
+    CHECK(good == others);
+    CHECK(held <= 2 * bound); // the bound, plus completions that landed before the pause took effect
+    CHECK(ctx().stats().heap_receives == 0);
+    CHECK((!multishot || ctx().stats().receives_paused > 0));
+    greedy_writer.abort();
+    co_await greedy_writer.wait();
+    release.set();
+    co_await greedy_server;
+}
+
+/// With every ring buffer held, idle readers wait with a readiness poll: they hold no heap buffer until data
+/// arrives, and none again once they have read it.
+task<> idle_readers_body() {
+    auto l = listener::listen(loopback_any_port());
+    event release;
+    // As many stalled connections as the ring has buffers, each keeping what it read (one-shot receives take one
+    // buffer per read; a multishot receive takes more).
+    const unsigned stalled = ctx().buffers().count();
+    std::vector<connection> stallers;
+    std::vector<join_handle<void>> stalled_servers;
+    std::vector<join_handle<void>> stalled_writers;
+    for (unsigned i = 0; i < stalled; ++i) {
+        auto accepted = spawn(l.accept());
+        stallers.push_back(co_await connect(l.local_address()));
+        stalled_servers.push_back(spawn(stalled_handler(co_await accepted, release)));
+    }
+    for (connection& c : stallers) {
+        stalled_writers.push_back(spawn(pipeline_small(c, 5000))); // 320 KB each: more than the buffers hold
+    }
+    const bool ring_empty = co_await wait_until([&] { return ctx().free_buffers() == 0; });
+    REQUIRE(ring_empty);
+
+    constexpr int readers = 20;
+    std::vector<join_handle<void>> handlers;
+    std::vector<connection> clients;
+    for (int i = 0; i < readers; ++i) {
+        auto accepted = spawn(l.accept());
+        clients.push_back(co_await connect(l.local_address()));
+        handlers.push_back(spawn(echo_handler(co_await accepted)));
+    }
+    const bool all_parked = co_await wait_until(
+        [&] { return std::all_of(handlers.begin(), handlers.end(), [](const auto& h) { return h.waiting(); }); });
+    REQUIRE(all_parked);
+    CHECK(ctx().stats().heap_receives_in_flight == 0);
+
+    for (int i = 0; i < readers; ++i) {
+        const std::string message = "message " + std::to_string(i);
+        co_await clients[i].output().write(std::string_view(message));
+        co_await clients[i].output().flush();
+        buffer back = co_await with_timeout(5s, clients[i].input().read_exactly(message.size()));
+        CHECK(back.view() == message);
+    }
+    CHECK(ctx().stats().heap_receives >= readers);
+    const bool parked_again = co_await wait_until(
+        [&] { return std::all_of(handlers.begin(), handlers.end(), [](const auto& h) { return h.waiting(); }); });
+    CHECK(parked_again);
+    CHECK(ctx().stats().heap_receives_in_flight == 0);
+
+    for (connection& c : clients) {
+        co_await c.output().close();
+    }
+    for (auto& h : handlers) {
+        co_await with_timeout(5s, joined(std::move(h)));
+    }
+    for (auto& w : stalled_writers) {
+        w.abort();
+        co_await w.wait();
+    }
+    release.set();
+    for (auto& h : stalled_servers) {
+        co_await h;
+    }
+}
+
 int run_close_under_reader() {
     sync_wait(close_under_reader_body(), percore::test::reactor_config_for_tests());
     return 0;
@@ -218,6 +351,17 @@ TEST_SUITE("net/pressure") {
         run_with_config(c, &ring_dry_body);
     }
 
+    TEST_CASE("a client pipelining small messages holds only its share of the ring; others never fall back") {
+        run_with_config(config{}, &greedy_pipeliner_body);
+    }
+
+    TEST_CASE("with the ring empty, idle readers hold no heap buffer, before or after they read") {
+        config c;
+        c.recv_buffers = 4;
+        c.max_unread_buffers = 4; // one stalled connection may take them all
+        run_with_config(c, &idle_readers_body);
+    }
+
     TEST_CASE("set_config rejects bad values naming them") {
         config c;
         c.recv_buffers = 3;
@@ -225,6 +369,9 @@ TEST_SUITE("net/pressure") {
         c = config{};
         c.recv_buffer_size = 100;
         CHECK_THROWS_WITH_AS(set_config(c), doctest::Contains("recv_buffer_size = 100"), std::invalid_argument);
+        c = config{};
+        c.max_unread_buffers = 1024;
+        CHECK_THROWS_WITH_AS(set_config(c), doctest::Contains("max_unread_buffers = 1024"), std::invalid_argument);
         c = config{};
         c.max_unsent = 0;
         CHECK_THROWS_AS(set_config(c), std::invalid_argument);

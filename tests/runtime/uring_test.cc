@@ -92,6 +92,20 @@ TEST_SUITE("runtime/uring") {
         }
     }
 
+    TEST_CASE("completions that overflow the completion queue are counted, and none is lost") {
+        uring ring({.entries = 4});
+        completion_log log;
+        std::vector<numbered_op> ops(300); // the completion queue holds 16
+        for (int i = 0; i < 300; ++i) {
+            ops[i].log = &log;
+            ops[i].id = i;
+        }
+        run_nops(ring, ops, log, 0, 0);
+        CHECK(log.order.size() == ops.size());
+        CHECK(ring.cq_overflows() > 0);
+        CHECK(ring.cq_dropped() == 0);
+    }
+
     TEST_CASE("a submission error that consuming completions cannot cure stops the process with its name") {
         auto st = test::run_in_child([] {
             uring ring({.entries = 4});
