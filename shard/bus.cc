@@ -2,19 +2,48 @@
 
 #include <algorithm>
 #include <cassert>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
 #include <boost/lockfree/spsc_queue.hpp>
 
+#include "runtime/log.hh"
 #include "runtime/spawn.hh"
+#include "shard/shard_id.hh"
+#include "shard/submit_to.hh"
 
 namespace percore {
 
+namespace {
+logger bus_log("bus");
+} // namespace
+
 namespace detail {
+
 void report_inline_failure(std::exception_ptr e) noexcept {
     report_unobserved_exception(std::move(e));
 }
+
+void throw_no_such_shard(const char* who, unsigned shard) {
+    const shard_bus* bus = shard_bus::try_local();
+    const unsigned shards = bus != nullptr ? bus->shards() : shard_count();
+    throw std::out_of_range(std::string(who) + ": shard " + std::to_string(shard) + " does not exist (" +
+                            std::to_string(shards) + (shards == 1 ? " shard)" : " shards)"));
+}
+
+void throw_unreachable(const char* who, unsigned shard) {
+    throw std::runtime_error(std::string(who) + ": shard " + std::to_string(shard) +
+                             " can no longer be reached: the engine has stopped");
+}
+
+void report_unreachable(const char* who, unsigned shard) noexcept {
+    bus_log.error("{}: shard {} can no longer be reached (the engine has stopped); what was sent there is leaked, "
+                  "neither run nor freed on shard {}",
+                  who, shard, this_shard_id());
+}
+
 } // namespace detail
 
 struct bus::rings {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "runtime/preempt.hh"
@@ -14,6 +15,7 @@
 #include "runtime/when_all.hh"
 #include "shard/shard_id.hh"
 #include "shard/submit_to.hh"
+#include "tests/support/log_capture.hh"
 #include "tests/support/sharded_test.hh"
 
 using namespace percore;
@@ -85,6 +87,33 @@ int pairs_not_received_once(int per_pair) {
     }
     return bad;
 }
+
+std::atomic<int> g_ran{0};
+std::atomic<int> g_destroyed{0};
+
+/// Counts its destruction, but only for the instance that still holds the value (not moved-from shells).
+struct witness {
+    bool live = true;
+    witness() = default;
+    witness(witness&& o) noexcept
+        : live(std::exchange(o.live, false)) {}
+    witness& operator=(witness&&) = delete;
+    ~witness() {
+        if (live) {
+            g_destroyed.fetch_add(1);
+        }
+    }
+};
+
+/// Posts to shard 0 when destroyed: as a thread_local of shard 1, at thread exit, after its bus end is gone.
+struct post_at_thread_exit {
+    bool armed = false;
+    ~post_at_thread_exit() {
+        if (armed) {
+            post_to(0, [w = witness()] { g_ran.fetch_add(1); });
+        }
+    }
+};
 
 } // namespace
 
@@ -281,5 +310,40 @@ TEST_SUITE("shard/bus") {
         const auto idle_before = shard_bus::local().counters().wakeups;
         co_await submit_to(1, [] {});
         CHECK(shard_bus::local().counters().wakeups == idle_before + 1);
+    }
+
+    SHARDED_TEST_CASE(2, "issue 10: post_to a shard that does not exist throws out_of_range, like submit_to") {
+        g_ran = 0;
+        // Small and trivially copyable: would travel in a ring slot.
+        CHECK_THROWS_AS(post_to(2, [] { g_ran.fetch_add(1); }), std::out_of_range);
+        // Not trivially copyable: would travel as a heap message.
+        auto big = std::make_shared<int>(1);
+        CHECK_THROWS_AS(post_to(7, [big] { g_ran.fetch_add(*big); }), std::out_of_range);
+        co_await submit_to(1, [] {}); // anything wrongly queued toward shard 1 has run by now (FIFO)
+        CHECK(g_ran == 0);
+    }
+
+    RUNTIME_TEST_CASE("issue 10: post_to another shard without an engine throws out_of_range instead of running here") {
+        bool ran = false;
+        CHECK_THROWS_AS(post_to(1, [&ran] { ran = true; }), std::out_of_range);
+        CHECK_FALSE(ran);
+        co_return;
+    }
+
+    TEST_CASE("issue 10: post_to after the bus is gone neither runs the function on the calling shard nor frees it") {
+        g_ran = 0;
+        g_destroyed = 0;
+        test::log_capture log;
+        const int code = test::run_sharded(2, []() -> task<> {
+            co_await submit_to(1, [] {
+                // Destroyed when shard 1's thread exits, after its reactor and its end of the bus are gone.
+                static thread_local post_at_thread_exit poster;
+                poster.armed = true;
+            });
+        });
+        CHECK(code == 0);
+        CHECK(g_ran.load() == 0);       // not run on shard 1 (shard 0 had already stopped)
+        CHECK(g_destroyed.load() == 0); // its captures may belong to shard 0: leaked, not destroyed on shard 1
+        CHECK(log.contains({"post_to", "shard 0", "leak"}));
     }
 }
