@@ -62,10 +62,11 @@ task<submit_result_t<F>> invoke_here(F& fn) {
 enum class route {
     here,          ///< it is the calling shard: run directly
     bus,           ///< another shard, through this shard's end of the bus
-    unreachable,   ///< another shard, but this thread's end of the bus is gone (the engine has stopped)
+    unreachable,   ///< another shard, but the bus has closed or this thread's end of it is gone (engine stopped)
     no_such_shard, ///< out of range
 };
 
+/// \return how; `route::bus` means the caller must now send (during shutdown this shard has left the quiet count).
 inline route route_to(unsigned shard) noexcept {
     if (shard == this_shard_id()) {
         return route::here;
@@ -74,7 +75,7 @@ inline route route_to(unsigned shard) noexcept {
     if (shard >= (bus != nullptr ? bus->shards() : shard_count())) {
         return route::no_such_shard;
     }
-    return bus != nullptr ? route::bus : route::unreachable;
+    return bus != nullptr && bus->may_send() ? route::bus : route::unreachable;
 }
 
 [[noreturn]] void throw_no_such_shard(const char* who, unsigned shard);
@@ -236,9 +237,10 @@ task<detail::submit_result_t<F>> submit_to(unsigned shard, F fn) {
 /// anywhere on a shard thread (destructors, timer callbacks). Not bounded by max_in_flight. \shard_local
 ///
 /// \throws std::out_of_range when `shard` does not exist (as submit_to does).
-/// \note Once this thread's end of the bus is gone (the engine has stopped: thread_local and static destructors
-/// run after it), `fn` can no longer run on another shard. It is then neither run here nor destroyed, since its
-/// captures may belong to the target (a foreign_ptr's object, for one): it is leaked, and an error is logged.
+/// \note Once the bus has closed (every shard was quiet at once during shutdown) or this thread's end of it is
+/// gone (thread_local and static destructors run after that), `fn` can no longer run on another shard. It is then
+/// neither run here nor destroyed, since its captures may belong to the target (a foreign_ptr's object, for one): it is
+/// leaked, and an error is logged.
 template <typename F>
 void post_to(unsigned shard, F fn) {
     switch (detail::route_to(shard)) {
