@@ -270,8 +270,9 @@ bool shard_bus::drain_completions() {
 }
 
 bool shard_bus::drain_requests() {
-    return drain(&bus::rings::requests, [](detail::bus_slot& slot) {
+    return drain(&bus::rings::requests, [this](detail::bus_slot& slot) {
         if (slot.call != nullptr) {
+            ++_stats.processed; // a heap item counts when it responds
             slot.call(slot);
         } else {
             slot.item->process();

@@ -147,12 +147,14 @@ public:
     bool quiescent() override;
     bool expecting() override { return _outstanding != 0; }
 
+    /// Over all peers. Once the engine has stopped, the sums over all shards satisfy sent == processed, and
+    /// completed == sent minus the one-way messages carried in ring slots.
     struct stats {
-        std::uint64_t sent = 0;
-        std::uint64_t processed = 0;
-        std::uint64_t completed = 0;
-        std::uint64_t flushes = 0;
-        std::uint64_t wakeups = 0;
+        std::uint64_t sent = 0;      ///< requests queued by this shard (one-way ones included)
+        std::uint64_t processed = 0; ///< requests run on this shard (one-way ones included)
+        std::uint64_t completed = 0; ///< completions that came back to this shard
+        std::uint64_t flushes = 0;   ///< flushes that pushed something
+        std::uint64_t wakeups = 0;   ///< eventfd writes: a peer we pushed to had announced sleep
     };
     [[nodiscard]] const stats& counters() const noexcept { return _stats; }
 
