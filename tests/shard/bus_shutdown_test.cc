@@ -11,6 +11,7 @@
 #include "shard/bus.hh"
 #include "shard/shard_id.hh"
 #include "shard/submit_to.hh"
+#include "tests/support/bus_counters.hh"
 #include "tests/support/sharded_test.hh"
 
 using namespace percore;
@@ -137,8 +138,11 @@ struct hop {
 };
 static_assert(detail::fits_in_slot<hop>, "the hops travel in ring slots: no reply, nothing to count as in flight");
 
+test::final_bus_counters* g_counters = nullptr;
+
 /// Main for the stress test: every shard starts chains from a shutdown hook, so they bounce while shards stop.
 task<> start_chains_at_shutdown() {
+    co_await g_counters->install();
     co_await invoke_on_all([] {
         add_shutdown_hook([]() -> task<> {
             for (int i = 0; i < 4; ++i) {
@@ -200,9 +204,15 @@ TEST_SUITE("shard/bus shutdown") {
             g_chains_started = 0;
             g_chains_finished = 0;
             const unsigned shards = 2 + static_cast<unsigned>(run % 3) * 3; // 2, 5, 8
+            test::final_bus_counters counters(shards);
+            g_counters = &counters;
             CHECK(test::run_sharded(shards, &start_chains_at_shutdown) == 0);
+            g_counters = nullptr;
             const long started = g_chains_started.load();
             const long finished = g_chains_finished.load();
+            // The bus's own account agrees: every request queued on some shard was run on another.
+            CHECK(counters.all_recorded());
+            CHECK(counters.total().sent == counters.total().processed);
             if (finished != started) {
                 ++lossy_runs;
                 MESSAGE("run ", run, " (", shards, " shards): ", finished, " of ", started, " chains arrived");

@@ -15,6 +15,7 @@
 #include "runtime/when_all.hh"
 #include "shard/shard_id.hh"
 #include "shard/submit_to.hh"
+#include "tests/support/bus_counters.hh"
 #include "tests/support/log_capture.hh"
 #include "tests/support/sharded_test.hh"
 
@@ -261,12 +262,16 @@ TEST_SUITE("shard/bus") {
         co_await busy;
     }
 
-    TEST_CASE("shutdown with messages in flight: main returns while shards flood each other") {
+    TEST_CASE("shutdown with messages in flight: every request sent is run and answered before the shards stop") {
         static std::atomic<long> processed{0};
+        static test::final_bus_counters* counters = nullptr;
         processed = 0;
+        test::final_bus_counters final_counters(4);
+        counters = &final_counters;
         const int code = test::run_sharded(4, []() -> task<> {
             // Detached floods on every shard, still running when main returns: the engine aborts them, and every
             // message already sent is processed and answered before the shards stop.
+            co_await counters->install();
             co_await invoke_on_all([] {
                 spawn([]() -> task<> {
                     for (unsigned round = 0;; ++round) {
@@ -275,10 +280,17 @@ TEST_SUITE("shard/bus") {
                     }
                 }).detach();
             });
-            co_await sleep_for(20ms);
+            while (processed.load() < 2000) {
+                co_await yield(); // until the floods are well under way (a count, not a delay)
+            }
         });
         CHECK(code == 0);
-        CHECK(processed.load() > 0);
+        CHECK(processed.load() >= 2000);
+        REQUIRE(final_counters.all_recorded());
+        const shard_bus::stats total = final_counters.total();
+        CHECK(total.sent == total.processed);
+        CHECK(total.completed == total.sent); // every request here has a reply: none travels in a ring slot
+        counters = nullptr;
     }
 
     SHARDED_TEST_CASE(8, "eight shards: every pair floods at once and nothing is lost") {
