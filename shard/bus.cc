@@ -2,19 +2,48 @@
 
 #include <algorithm>
 #include <cassert>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
 #include <boost/lockfree/spsc_queue.hpp>
 
+#include "runtime/log.hh"
 #include "runtime/spawn.hh"
+#include "shard/shard_id.hh"
+#include "shard/submit_to.hh"
 
 namespace percore {
 
+namespace {
+logger bus_log("bus");
+} // namespace
+
 namespace detail {
+
 void report_inline_failure(std::exception_ptr e) noexcept {
     report_unobserved_exception(std::move(e));
 }
+
+void throw_no_such_shard(const char* who, unsigned shard) {
+    const shard_bus* bus = shard_bus::try_local();
+    const unsigned shards = bus != nullptr ? bus->shards() : shard_count();
+    throw std::out_of_range(std::string(who) + ": shard " + std::to_string(shard) + " does not exist (" +
+                            std::to_string(shards) + (shards == 1 ? " shard)" : " shards)"));
+}
+
+void throw_unreachable(const char* who, unsigned shard) {
+    throw std::runtime_error(std::string(who) + ": shard " + std::to_string(shard) +
+                             " can no longer be reached: the engine has stopped");
+}
+
+void report_unreachable(const char* who, unsigned shard) noexcept {
+    bus_log.error("{}: shard {} can no longer be reached (the engine has stopped); what was sent there is leaked, "
+                  "neither run nor freed on shard {}",
+                  who, shard, this_shard_id());
+}
+
 } // namespace detail
 
 struct bus::rings {
@@ -83,6 +112,18 @@ shard_bus::~shard_bus() {
     assert(_outstanding == 0 && !has_pending());
 }
 
+bool shard_bus::leave_quiet() noexcept {
+    unsigned quiet = _bus._quiet_shards.load(std::memory_order_relaxed);
+    do {
+        if (quiet == _bus._shards) {
+            return false; // closed: every shard was quiet at once, and the count never moves again
+        }
+    } while (!_bus._quiet_shards.compare_exchange_weak(quiet, quiet - 1, std::memory_order_acq_rel,
+                                                       std::memory_order_relaxed));
+    _counted_quiet = false;
+    return true;
+}
+
 void shard_bus::send(unsigned target, detail::bus_item* item) noexcept {
     item->_source = _id;
     item->_target = target;
@@ -93,6 +134,8 @@ void shard_bus::send(unsigned target, detail::bus_item* item) noexcept {
 }
 
 void shard_bus::enqueue(unsigned target, const detail::bus_slot& slot) noexcept {
+    assert(!_counted_quiet && "a shard counted quiet sends nothing: call may_send() first");
+    _awaiting_delivery = false;
     ++_stats.sent;
     pending_slots& p = _out[target];
     p.slots.push_back(slot);
@@ -103,6 +146,7 @@ void shard_bus::enqueue(unsigned target, const detail::bus_slot& slot) noexcept 
 }
 
 void shard_bus::respond(detail::bus_item* item) noexcept {
+    assert(!_counted_quiet);
     ++_stats.processed;
     _back[item->_source].push(item);
 }
@@ -226,8 +270,9 @@ bool shard_bus::drain_completions() {
 }
 
 bool shard_bus::drain_requests() {
-    return drain(&bus::rings::requests, [](detail::bus_slot& slot) {
+    return drain(&bus::rings::requests, [this](detail::bus_slot& slot) {
         if (slot.call != nullptr) {
+            ++_stats.processed; // a heap item counts when it responds
             slot.call(slot);
         } else {
             slot.item->process();
@@ -236,8 +281,20 @@ bool shard_bus::drain_requests() {
 }
 
 bool shard_bus::poll() {
+    if (_counted_quiet) {
+        // Shutdown, and counted quiet. Leave the count before taking anything out of a ring: a sender counts itself
+        // quiet only once its messages have left the rings, so while we handle them, the count cannot be full.
+        if (!has_incoming()) {
+            return false;
+        }
+        [[maybe_unused]] const bool left = leave_quiet();
+        assert(left && "a message arrived after the bus closed");
+    }
     bool did = drain_completions();
-    did |= drain_requests();
+    if (drain_requests()) {
+        did = true;
+        _awaiting_delivery = false; // new work (maybe tasks): quiescent() will look again once it is done
+    }
     did |= flush();
     return did;
 }
@@ -255,6 +312,21 @@ bool shard_bus::has_incoming() const noexcept {
     return false;
 }
 
+bool shard_bus::all_delivered() const noexcept {
+    for (unsigned peer = 0; peer < _out.size(); ++peer) {
+        if (peer == _id) {
+            continue;
+        }
+        // The producer's view: the peer has taken everything we pushed (an acquire load of its read index).
+        auto& r = _bus.between(_id, peer);
+        if (r.requests.write_available() != bus::ring_capacity ||
+            r.completions.write_available() != bus::ring_capacity) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool shard_bus::has_pending() const noexcept {
     for (unsigned peer = 0; peer < _out.size(); ++peer) {
         if (_out[peer].count() != 0 || _back[peer].count != 0) {
@@ -270,31 +342,50 @@ bool shard_bus::try_enter_sleep() {
     if (has_pending() || has_incoming()) {
         return false;
     }
-    // Shutdown: the last shard to turn quiet wakes the others after its count; we publish `sleeping` before
-    // this load, so either it sees us asleep or we see the full count here.
+    // Shutdown. We published `sleeping` before these loads, and a peer notifies us after it counts itself quiet
+    // (which it does only after taking our messages): either it sees us asleep, or we see its change here.
+    if (_awaiting_delivery && all_delivered()) {
+        return false; // our last messages were taken: go and count ourselves quiet instead
+    }
     return !(_counted_quiet && _bus._quiet_shards.load(std::memory_order_seq_cst) == _bus._shards);
 }
 
 bool shard_bus::quiescent() {
-    // During shutdown every shard keeps serving requests until all are quiet at once: then no request can be in
-    // flight (its sender would not be quiet) and no task can make one (no shard has any left).
-    const bool quiet = _outstanding == 0 && !has_pending() && !has_incoming();
-    if (quiet != _counted_quiet) {
-        _counted_quiet = quiet;
-        if (quiet) {
-            const unsigned now = _bus._quiet_shards.fetch_add(1, std::memory_order_acq_rel) + 1;
-            if (now == _bus._shards) {
-                for (unsigned peer = 0; peer < _bus._shards; ++peer) {
-                    if (peer != _id) {
-                        _bus.notify(peer);
-                    }
-                }
-            }
-        } else {
-            _bus._quiet_shards.fetch_sub(1, std::memory_order_acq_rel);
+    // During shutdown every shard keeps serving the bus until all are counted quiet at once; then the count is
+    // full for good (the bus is closed) and every shard stops. The count can only be full when no message is in a
+    // ring or being handled, because of three rules:
+    // - a shard counts itself quiet only when it has nothing pending or awaiting a reply, nothing incoming, and
+    //   every message it sent has been taken out of the rings by its target (all_delivered);
+    // - a shard counted quiet leaves the count before it takes a message out of a ring (poll) or sends one
+    //   (may_send), and it has no task left that could do either;
+    // - so when a sender sees its message taken (an acquire load of the target's read index, which the target
+    //   released after leaving the count), the target's leaving precedes the sender's own count. The target comes
+    //   back only after handling the message, and anything that sends is caught by the same rules.
+    // Checking our own incoming rings and then reading the count is not enough: a peer could push to us between
+    // the two reads and count itself quiet, and both would stop with its message never run.
+    if (!_counted_quiet) {
+        const bool quiet = _outstanding == 0 && !has_pending() && !has_incoming();
+        const bool delivered = quiet && all_delivered();
+        // Quiet but for messages still in a peer's rings: that peer notifies us when it counts itself quiet.
+        _awaiting_delivery = quiet && !delivered;
+        if (!delivered) {
+            return false;
         }
+        if (detail::quiescent_probe != nullptr) {
+            detail::quiescent_probe(_id);
+        }
+        _counted_quiet = true;
+        _bus._quiet_shards.fetch_add(1, std::memory_order_acq_rel);
+        // Peers may be waiting for this: one whose last message we took, or every one if we completed the count.
+        for (unsigned peer = 0; peer < _bus._shards; ++peer) {
+            if (peer != _id) {
+                _bus.notify(peer);
+            }
+        }
+    } else if (detail::quiescent_probe != nullptr) {
+        detail::quiescent_probe(_id);
     }
-    return quiet && _bus._quiet_shards.load(std::memory_order_acquire) == _bus._shards;
+    return _bus._quiet_shards.load(std::memory_order_acquire) == _bus._shards;
 }
 
 } // namespace percore

@@ -16,6 +16,10 @@
 /// - After pushing, a sender asks the target to poll soon (its poll hint, which also cuts a busy target's time
 ///   slice short) and wakes it only if it announced sleep (store, barrier, check: see runtime/detail/fence.hh).
 /// - Counters touched by other shards live on their own cache lines.
+/// - Shutdown (quiescent()): every shard keeps serving the bus until all are counted quiet at once, which closes
+///   the bus for good. A shard counts itself quiet only when its own messages have all been taken out of the rings,
+///   and leaves the count before it takes or sends one; so a full count means no message is in a ring or being
+///   handled. Sends after the close are refused (may_send()): submit_to throws, post_to leaks with a log line.
 #pragma once
 
 #include <atomic>
@@ -81,6 +85,11 @@ inline constexpr bool fits_in_slot = std::is_trivially_copyable_v<F> && sizeof(F
 
 void report_inline_failure(std::exception_ptr e) noexcept;
 
+/// Test seam (tests/shard/bus_shutdown_test.cc): when set, shard_bus::quiescent() calls it after deciding that its
+/// shard is quiet and before it touches the shared quiet count, so a test can run another shard in that window.
+/// Set it only while no engine runs. Null otherwise: one well-predicted branch per pass, during shutdown only.
+inline constinit void (*quiescent_probe)(unsigned shard) = nullptr;
+
 } // namespace detail
 
 class bus;
@@ -127,18 +136,25 @@ public:
     /// Queues the completion of a processed request back to its source. \shard_local
     void respond(detail::bus_item* item) noexcept;
 
+    /// Call before send() or send_inline(). During shutdown a shard counted quiet leaves the count first.
+    /// \return false once the bus has closed (every shard was quiet at once): nothing can be delivered any more.
+    /// \shard_local
+    [[nodiscard]] bool may_send() noexcept { return !_counted_quiet || leave_quiet(); }
+
     // poller
     bool poll() override;
     bool try_enter_sleep() override;
     bool quiescent() override;
     bool expecting() override { return _outstanding != 0; }
 
+    /// Over all peers. Once the engine has stopped, the sums over all shards satisfy sent == processed, and
+    /// completed == sent minus the one-way messages carried in ring slots.
     struct stats {
-        std::uint64_t sent = 0;
-        std::uint64_t processed = 0;
-        std::uint64_t completed = 0;
-        std::uint64_t flushes = 0;
-        std::uint64_t wakeups = 0;
+        std::uint64_t sent = 0;      ///< requests queued by this shard (one-way ones included)
+        std::uint64_t processed = 0; ///< requests run on this shard (one-way ones included)
+        std::uint64_t completed = 0; ///< completions that came back to this shard
+        std::uint64_t flushes = 0;   ///< flushes that pushed something
+        std::uint64_t wakeups = 0;   ///< eventfd writes: a peer we pushed to had announced sleep
     };
     [[nodiscard]] const stats& counters() const noexcept { return _stats; }
 
@@ -172,6 +188,10 @@ private:
     void touch(unsigned peer);
     [[nodiscard]] bool has_incoming() const noexcept;
     [[nodiscard]] bool has_pending() const noexcept;
+    /// Whether our peers took everything we pushed into their rings.
+    [[nodiscard]] bool all_delivered() const noexcept;
+    /// Leaves the shutdown quiet count. \return false if the bus has closed.
+    bool leave_quiet() noexcept;
 
     static inline constinit thread_local shard_bus* tl_local = nullptr;
 
@@ -181,9 +201,10 @@ private:
     std::vector<pending_slots> _out; // requests, by target
     std::vector<pending_list> _back; // completions, by source
     std::vector<std::unique_ptr<semaphore>> _slots;
-    std::vector<unsigned> _touched; // peers pushed to in the current flush
-    std::uint64_t _outstanding = 0; // requests sent whose completion has not come back
-    bool _counted_quiet = false;
+    std::vector<unsigned> _touched;  // peers pushed to in the current flush
+    std::uint64_t _outstanding = 0;  // requests sent whose completion has not come back
+    bool _counted_quiet = false;     // counted in bus::_quiet_shards (shutdown)
+    bool _awaiting_delivery = false; // shutdown: quiet but for messages of ours still in a peer's rings
     stats _stats;
 };
 
@@ -217,6 +238,7 @@ private:
     unsigned _max_in_flight;
     std::vector<std::unique_ptr<rings>> _rings;
     std::vector<reactor*> _reactors;
+    /// Shards counted quiet during shutdown; once it reaches `_shards` it never moves again (the bus is closed).
     alignas(64) std::atomic<unsigned> _quiet_shards{0};
 };
 

@@ -9,6 +9,12 @@
 ///
 /// Shard-local memory allocators, caches and non-thread-safe reference counts all assume an object dies where it
 /// was born; foreign_ptr keeps that true when pointers travel over the bus.
+///
+/// During shutdown the engine keeps every shard serving the bus until all are quiet, so a foreign_ptr dropped by
+/// a task the engine aborts still goes home and is freed there. One dropped after that, from a thread_local or
+/// static destructor, can no longer reach its owner (its reactor is gone): the object is then leaked, with an
+/// error in the log, rather than freed on the wrong thread. A leak at exit is harmless; a free on the wrong shard
+/// corrupts a shard-local allocator or reference count.
 #pragma once
 
 #include <cassert>
@@ -46,17 +52,26 @@ public:
     foreign_ptr& operator=(const foreign_ptr&) = delete;
     ~foreign_ptr() { reset(); }
 
-    /// Drops the object: destroyed now on the owner shard, or sent back to it. \pre on a shard thread
+    /// Drops the object: destroyed now on the owner shard, or sent back to it (leaked, with a log line, if the
+    /// owner can no longer be reached). \pre on a shard thread
     void reset() noexcept {
         if (!_p) {
             return;
         }
-        if (this_shard_id() == _owner) {
+        switch (detail::route_to(_owner)) {
+        case detail::route::here:
             _p = P();
-        } else {
-            post_to(_owner, [p = std::move(_p)]() mutable { p = P(); });
-            _p = P();
+            return;
+        case detail::route::bus:
+            detail::send_one_way(_owner, [p = std::move(_p)]() mutable { p = P(); });
+            break;
+        case detail::route::unreachable:
+        case detail::route::no_such_shard: // the engine it came from has ended
+            detail::report_unreachable("foreign_ptr", _owner);
+            detail::leak(std::move(_p));
+            break;
         }
+        _p = P(); // moved from: empty
     }
 
     /// Gives up ownership without destroying (the caller takes over the pointer and the owner-shard duty).

@@ -58,6 +58,47 @@ task<submit_result_t<F>> invoke_here(F& fn) {
     }
 }
 
+/// How a message for a shard leaves the calling thread.
+enum class route {
+    here,          ///< it is the calling shard: run directly
+    bus,           ///< another shard, through this shard's end of the bus
+    unreachable,   ///< another shard, but the bus has closed or this thread's end of it is gone (engine stopped)
+    no_such_shard, ///< out of range
+};
+
+/// \return how; `route::bus` means the caller must now send (during shutdown this shard has left the quiet count).
+inline route route_to(unsigned shard) noexcept {
+    if (shard == this_shard_id()) {
+        return route::here;
+    }
+    shard_bus* bus = shard_bus::try_local();
+    if (shard >= (bus != nullptr ? bus->shards() : shard_count())) {
+        return route::no_such_shard;
+    }
+    return bus != nullptr && bus->may_send() ? route::bus : route::unreachable;
+}
+
+[[noreturn]] void throw_no_such_shard(const char* who, unsigned shard);
+[[noreturn]] void throw_unreachable(const char* who, unsigned shard);
+/// Logs that a message for `shard` is leaked because that shard can no longer be reached.
+void report_unreachable(const char* who, unsigned shard) noexcept;
+
+/// Ends `value`'s life here without running its destructor: what it owns stays allocated, untouched. For a message
+/// that cannot reach its shard, whose captures must not be freed on this one.
+template <typename T>
+void leak(T&& value) noexcept {
+    using type = std::remove_cvref_t<T>;
+    union never_destroyed {
+        type kept;
+        explicit never_destroyed(T&& v)
+            : kept(std::forward<T>(v)) {}
+        never_destroyed(const never_destroyed&) = delete;
+        never_destroyed& operator=(const never_destroyed&) = delete;
+        ~never_destroyed() {}
+    };
+    [[maybe_unused]] never_destroyed box(std::forward<T>(value));
+}
+
 /// A request whose reply resumes a waiting task. Abandoned (and freed on arrival) if that task is aborted.
 template <typename F>
 class submit_item final : public bus_item {
@@ -156,22 +197,35 @@ private:
     F _fn;
 };
 
+/// Queues `fn` for `shard` on this shard's end of the bus. \pre route_to(shard) == route::bus
+template <typename F>
+void send_one_way(unsigned shard, F&& fn) {
+    using type = std::remove_cvref_t<F>;
+    if constexpr (fits_in_slot<type>) {
+        shard_bus::local().send_inline(shard, std::forward<F>(fn)); // no allocation, no return trip
+    } else {
+        shard_bus::local().send(shard, new post_item<type>(std::forward<F>(fn)));
+    }
+}
+
 } // namespace detail
 
 /// Runs `fn()` on shard `shard` and yields its result (fn may return a value or a task). \shard_local
+/// \throws std::out_of_range when `shard` does not exist; std::runtime_error when it can no longer be reached
+/// (the engine has stopped).
 template <typename F>
 task<detail::submit_result_t<F>> submit_to(unsigned shard, F fn) {
-    if (shard == this_shard_id() || shard_bus::try_local() == nullptr) {
-        if (shard != this_shard_id()) {
-            throw std::out_of_range("submit_to: shard " + std::to_string(shard) + " does not exist (1 shard)");
-        }
+    switch (detail::route_to(shard)) {
+    case detail::route::here:
         co_return co_await detail::invoke_here(fn);
+    case detail::route::unreachable:
+        detail::throw_unreachable("submit_to", shard);
+    case detail::route::no_such_shard:
+        detail::throw_no_such_shard("submit_to", shard);
+    case detail::route::bus:
+        break;
     }
     shard_bus& bus = shard_bus::local();
-    if (shard >= bus.shards()) {
-        throw std::out_of_range("submit_to: shard " + std::to_string(shard) + " does not exist (" +
-                                std::to_string(bus.shards()) + " shards)");
-    }
     co_await bus.reserve(shard);
     auto* item = new detail::submit_item<F>(std::move(fn));
     item->_holds_slot = true;
@@ -181,17 +235,29 @@ task<detail::submit_result_t<F>> submit_to(unsigned shard, F fn) {
 
 /// Runs `fn()` on shard `shard` without waiting and without a reply; exceptions are logged there. Usable
 /// anywhere on a shard thread (destructors, timer callbacks). Not bounded by max_in_flight. \shard_local
+///
+/// \throws std::out_of_range when `shard` does not exist (as submit_to does).
+/// \note Once the bus has closed (every shard was quiet at once during shutdown) or this thread's end of it is
+/// gone (thread_local and static destructors run after that), `fn` can no longer run on another shard. It is then
+/// neither run here nor destroyed, since its captures may belong to the target (a foreign_ptr's object, for one): it is
+/// leaked, and an error is logged.
 template <typename F>
 void post_to(unsigned shard, F fn) {
-    if (shard == this_shard_id() || shard_bus::try_local() == nullptr) {
+    switch (detail::route_to(shard)) {
+    case detail::route::here:
         fn();
         return;
+    case detail::route::bus:
+        detail::send_one_way(shard, std::move(fn));
+        return;
+    case detail::route::unreachable:
+        detail::report_unreachable("post_to", shard);
+        detail::leak(std::move(fn));
+        return;
+    case detail::route::no_such_shard:
+        break;
     }
-    if constexpr (detail::fits_in_slot<F>) {
-        shard_bus::local().send_inline(shard, std::move(fn)); // no allocation, no return trip
-    } else {
-        shard_bus::local().send(shard, new detail::post_item<F>(std::move(fn)));
-    }
+    detail::throw_no_such_shard("post_to", shard);
 }
 
 /// Runs `fn()` on every shard concurrently (each gets a copy); completes when all did. Rethrows the first

@@ -1,23 +1,24 @@
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
+#include "runtime/poller.hh"
 #include "runtime/preempt.hh"
+#include "runtime/reactor.hh"
 #include "runtime/spawn.hh"
 #include "runtime/sync/event.hh"
-#include "runtime/timer.hh"
 #include "runtime/when_all.hh"
 #include "shard/shard_id.hh"
 #include "shard/submit_to.hh"
+#include "tests/support/bus_counters.hh"
+#include "tests/support/log_capture.hh"
 #include "tests/support/sharded_test.hh"
 
 using namespace percore;
-using namespace std::chrono_literals;
 
 namespace {
 
@@ -86,6 +87,50 @@ int pairs_not_received_once(int per_pair) {
     return bad;
 }
 
+/// Sets `e`, an event of shard `home`, from any shard.
+void set_on(unsigned home, event* e) {
+    post_to(home, [e] { e->set(); });
+}
+
+/// Tells when its reactor is about to block: before blocking, a reactor announces sleep and then asks every poller
+/// (it stays up if one has work), and it tells them when it is up again.
+struct sleep_watch final : poller {
+    std::atomic<bool> asleep{false};
+    bool poll() override { return false; }
+    bool try_enter_sleep() override {
+        asleep.store(true);
+        return true;
+    }
+    void exit_sleep() override { asleep.store(false); }
+};
+
+std::atomic<int> g_ran{0};
+std::atomic<int> g_destroyed{0};
+
+/// Counts its destruction, but only for the instance that still holds the value (not moved-from shells).
+struct witness {
+    bool live = true;
+    witness() = default;
+    witness(witness&& o) noexcept
+        : live(std::exchange(o.live, false)) {}
+    witness& operator=(witness&&) = delete;
+    ~witness() {
+        if (live) {
+            g_destroyed.fetch_add(1);
+        }
+    }
+};
+
+/// Posts to shard 0 when destroyed: as a thread_local of shard 1, at thread exit, after its bus end is gone.
+struct post_at_thread_exit {
+    bool armed = false;
+    ~post_at_thread_exit() {
+        if (armed) {
+            post_to(0, [w = witness()] { g_ran.fetch_add(1); });
+        }
+    }
+};
+
 } // namespace
 
 TEST_SUITE("shard/bus") {
@@ -94,7 +139,7 @@ TEST_SUITE("shard/bus") {
         CHECK(where == 1);
         CHECK(this_shard_id() == 0);
         const std::string s = co_await submit_to(1, []() -> task<std::string> {
-            co_await sleep_for(1ms); // a task on the target, as its own fiber there
+            co_await yield(); // a task on the target, suspended and resumed as its own fiber there
             co_return "shard " + std::to_string(this_shard_id());
         });
         CHECK(s == "shard 1");
@@ -191,16 +236,28 @@ TEST_SUITE("shard/bus") {
     }
 
     SHARDED_TEST_CASE(2, "aborting a task waiting for a reply resumes it at once; the late reply is freed") {
+        static event* started = nullptr; // shard 0's
+        static event* release = nullptr; // shard 1's
+        event started_here;
+        started = &started_here;
         auto h = spawn([]() -> task<int> {
             co_return co_await submit_to(1, []() -> task<int> {
-                co_await sleep_for(20ms);
+                event held;
+                release = &held;
+                set_on(0, started);
+                co_await held.wait(); // the request stays on shard 1 until the test lets it go
                 co_return 1;
             });
         });
-        co_await sleep_for(2ms);
+        co_await started_here.wait();
         h.abort();
-        CHECK_THROWS_AS(co_await h, aborted);
-        co_await sleep_for(40ms); // the reply arrives for nobody: freed, not leaked (ASan checks)
+        CHECK_THROWS_AS(co_await h, aborted); // resumed while shard 1 still holds the request
+        const auto completed = shard_bus::local().counters().completed;
+        co_await submit_to(1, [] { release->set(); });
+        // The reply comes back for nobody and is freed, not leaked (ASan checks): wait until it has arrived.
+        while (shard_bus::local().counters().completed < completed + 2) {
+            co_await yield();
+        }
         CHECK(co_await submit_to(1, [] { return 2; }) == 2);
     }
 
@@ -217,14 +274,16 @@ TEST_SUITE("shard/bus") {
 
     SHARDED_TEST_CASE(2, "a busy target still answers promptly (its slice is cut short by the poll hint)") {
         std::atomic<bool> stop{false};
-        auto busy = spawn([&stop]() -> task<> {
-            co_await submit_to(1, [&stop]() -> task<> {
+        event spinning;
+        auto busy = spawn([&stop, &spinning]() -> task<> {
+            co_await submit_to(1, [&stop, home = &spinning]() -> task<> {
+                set_on(0, home);
                 while (!stop.load(std::memory_order_relaxed)) {
                     co_await maybe_yield(); // a long compute loop that only checks need_preempt()
                 }
             });
         });
-        co_await sleep_for(1ms);
+        co_await spinning.wait();
         for (int i = 0; i < 100; ++i) {
             CHECK(co_await submit_to(1, [i] { return i; }) == i);
         }
@@ -232,12 +291,16 @@ TEST_SUITE("shard/bus") {
         co_await busy;
     }
 
-    TEST_CASE("shutdown with messages in flight: main returns while shards flood each other") {
+    TEST_CASE("shutdown with messages in flight: every request sent is run and answered before the shards stop") {
         static std::atomic<long> processed{0};
+        static test::final_bus_counters* counters = nullptr;
         processed = 0;
+        test::final_bus_counters final_counters(4);
+        counters = &final_counters;
         const int code = test::run_sharded(4, []() -> task<> {
             // Detached floods on every shard, still running when main returns: the engine aborts them, and every
             // message already sent is processed and answered before the shards stop.
+            co_await counters->install();
             co_await invoke_on_all([] {
                 spawn([]() -> task<> {
                     for (unsigned round = 0;; ++round) {
@@ -246,10 +309,17 @@ TEST_SUITE("shard/bus") {
                     }
                 }).detach();
             });
-            co_await sleep_for(20ms);
+            while (processed.load() < 2000) {
+                co_await yield(); // until the floods are well under way (a count, not a delay)
+            }
         });
         CHECK(code == 0);
-        CHECK(processed.load() > 0);
+        CHECK(processed.load() >= 2000);
+        REQUIRE(final_counters.all_recorded());
+        const shard_bus::stats total = final_counters.total();
+        CHECK(total.sent == total.processed);
+        CHECK(total.completed == total.sent); // every request here has a reply: none travels in a ring slot
+        counters = nullptr;
     }
 
     SHARDED_TEST_CASE(8, "eight shards: every pair floods at once and nothing is lost") {
@@ -262,13 +332,16 @@ TEST_SUITE("shard/bus") {
 
     SHARDED_TEST_CASE(2, "a busy target is never woken through its eventfd; an idle one is") {
         std::atomic<bool> stop{false};
-        auto spin = [&stop]() -> task<> {
-            while (!stop.load(std::memory_order_relaxed)) {
-                co_await maybe_yield(); // always runnable: the shard never announces sleep
-            }
-        };
-        auto busy = spawn([&spin]() -> task<> { co_await submit_to(1, spin); });
-        co_await sleep_for(2ms);
+        event spinning;
+        auto busy = spawn([&stop, &spinning]() -> task<> {
+            co_await submit_to(1, [&stop, home = &spinning]() -> task<> {
+                set_on(0, home);
+                while (!stop.load(std::memory_order_relaxed)) {
+                    co_await maybe_yield(); // always runnable: the shard never announces sleep
+                }
+            });
+        });
+        co_await spinning.wait();
         const auto before = shard_bus::local().counters().wakeups;
         for (int i = 0; i < 200; ++i) {
             co_await submit_to(1, [] {});
@@ -276,10 +349,61 @@ TEST_SUITE("shard/bus") {
         CHECK(shard_bus::local().counters().wakeups == before);
         stop = true;
         co_await busy;
-        // Now idle: after its idle poll it sleeps, and a message has to wake it.
-        co_await sleep_for(5ms);
-        const auto idle_before = shard_bus::local().counters().wakeups;
-        co_await submit_to(1, [] {});
-        CHECK(shard_bus::local().counters().wakeups == idle_before + 1);
+        // Now idle. Once it has announced sleep, a message has to wake it: one eventfd write.
+        static sleep_watch watch;
+        co_await submit_to(1, []() -> task<> { // from a task: not while the reactor walks its pollers
+            this_reactor().add_poller(watch);
+            co_return;
+        });
+        bool woken = false;
+        while (!woken) {
+            while (!watch.asleep.load()) {
+                co_await yield();
+            }
+            const auto idle_before = shard_bus::local().counters().wakeups;
+            co_await submit_to(1, [] {});
+            const auto writes = shard_bus::local().counters().wakeups - idle_before;
+            CHECK(writes <= 1);
+            woken = writes == 1; // 0: it was up again (something else woke it) by the time we sent; once more
+        }
+        co_await submit_to(1, []() -> task<> {
+            this_reactor().remove_poller(watch);
+            co_return;
+        });
+    }
+
+    SHARDED_TEST_CASE(2, "issue 10: post_to a shard that does not exist throws out_of_range, like submit_to") {
+        g_ran = 0;
+        // Small and trivially copyable: would travel in a ring slot.
+        CHECK_THROWS_AS(post_to(2, [] { g_ran.fetch_add(1); }), std::out_of_range);
+        // Not trivially copyable: would travel as a heap message.
+        auto big = std::make_shared<int>(1);
+        CHECK_THROWS_AS(post_to(7, [big] { g_ran.fetch_add(*big); }), std::out_of_range);
+        co_await submit_to(1, [] {}); // anything wrongly queued toward shard 1 has run by now (FIFO)
+        CHECK(g_ran == 0);
+    }
+
+    RUNTIME_TEST_CASE("issue 10: post_to another shard without an engine throws out_of_range instead of running here") {
+        bool ran = false;
+        CHECK_THROWS_AS(post_to(1, [&ran] { ran = true; }), std::out_of_range);
+        CHECK_FALSE(ran);
+        co_return;
+    }
+
+    TEST_CASE("issue 10: post_to after the bus is gone neither runs the function on the calling shard nor frees it") {
+        g_ran = 0;
+        g_destroyed = 0;
+        test::log_capture log;
+        const int code = test::run_sharded(2, []() -> task<> {
+            co_await submit_to(1, [] {
+                // Destroyed when shard 1's thread exits, after its reactor and its end of the bus are gone.
+                static thread_local post_at_thread_exit poster;
+                poster.armed = true;
+            });
+        });
+        CHECK(code == 0);
+        CHECK(g_ran.load() == 0);       // not run on shard 1 (shard 0 had already stopped)
+        CHECK(g_destroyed.load() == 0); // its captures may belong to shard 0: leaked, not destroyed on shard 1
+        CHECK(log.contains({"post_to", "shard 0", "leak"}));
     }
 }

@@ -3,6 +3,9 @@
 /// shards (overprovisioned on a small machine), for the bus, submit_to and sharded<T>.
 #pragma once
 
+#include <cstdlib>
+#include <string_view>
+
 #include <doctest/doctest.h>
 
 #include "shard/engine.hh"
@@ -21,16 +24,26 @@
 
 namespace percore::test {
 
+/// Whether PERCORE_TEST_POLLING=default asks for the reactor's own idle and reply polling (the threaded shard
+/// suites run once more that way, so the path where a shard polls before it sleeps is covered too).
+inline bool default_polling_for_tests() {
+    const char* mode = std::getenv("PERCORE_TEST_POLLING");
+    return mode != nullptr && std::string_view(mode) == "default";
+}
+
 /// Engine settings for tests: any shard count on any machine (shards share CPUs), no stall reports (a shard
-/// thread that waits for a CPU is not stalled), no idle spinning (it would starve the shards sharing a CPU).
+/// thread that waits for a CPU is not stalled), no idle spinning (it would starve the shards sharing a CPU)
+/// unless default_polling_for_tests().
 inline engine_config sharded_config_for_tests(unsigned shards) {
     engine_config c;
     c.placement.shards = shards;
     c.placement.overprovision = true;
     c.reactor = reactor_config_for_tests();
     c.reactor.stall_threshold = duration::zero();
-    c.reactor.idle_poll = duration::zero();
-    c.reactor.reply_poll = duration::zero();
+    if (!default_polling_for_tests()) {
+        c.reactor.idle_poll = duration::zero();
+        c.reactor.reply_poll = duration::zero();
+    }
     return c;
 }
 
