@@ -204,9 +204,7 @@ bool reactor::run_pollers() {
         _poll_hint.store(0, std::memory_order_relaxed);
     }
     bool did = run_foreign();
-    for (poller* p : _pollers) {
-        did |= p->poll();
-    }
+    for_each_poller([&](poller& p) { did |= p.poll(); });
     return did;
 }
 
@@ -236,12 +234,11 @@ void reactor::loop(Done done, bool stoppable) {
 
 void reactor::idle() {
     duration window = _config.idle_poll;
-    for (poller* p : _pollers) {
-        if (p->expecting()) {
-            // A reply is on its way (from another shard): waiting for it awake is cheaper than two wake-ups.
-            window = std::max(window, _config.reply_poll);
-            break;
-        }
+    bool expecting = false;
+    for_each_poller([&](poller& p) { expecting |= p.expecting(); });
+    if (expecting) {
+        // A reply is on its way (from another shard): waiting for it awake is cheaper than two wake-ups.
+        window = std::max(window, _config.reply_poll);
     }
     if (window > duration::zero()) {
         const time_point until = clock_type::now() + window;
@@ -258,9 +255,7 @@ void reactor::sleep() {
     _sleeping.store(1, std::memory_order_relaxed);
     detail::store_load_barrier(_sleeping);
     bool pending = _foreign.load(std::memory_order_relaxed) != nullptr;
-    for (poller* p : _pollers) {
-        pending |= !p->try_enter_sleep();
-    }
+    for_each_poller([&](poller& p) { pending |= !p.try_enter_sleep(); });
     if (!pending) {
         ++_sleeps;
         std::optional<duration> timeout;
@@ -270,9 +265,7 @@ void reactor::sleep() {
         _ring.wait(timeout ? &*timeout : nullptr);
     }
     _sleeping.store(0, std::memory_order_relaxed);
-    for (poller* p : _pollers) {
-        p->exit_sleep();
-    }
+    for_each_poller([](poller& p) { p.exit_sleep(); });
     // Pollers first: a message from another shard (the usual reason to wake) is already in memory, and answering
     // it should not wait for the io_uring_enter that poll_once() may need.
     run_pollers();
@@ -304,9 +297,7 @@ void reactor::drain_fibers() {
                 return false;
             }
             bool quiet = true;
-            for (poller* p : _pollers) {
-                quiet &= p->quiescent();
-            }
+            for_each_poller([&](poller& p) { quiet &= p.quiescent(); });
             return quiet;
         },
         false);

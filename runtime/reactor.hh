@@ -160,6 +160,14 @@ private:
     bool poll_once();
     bool fire_timers();
     bool run_pollers();
+    /// Calls `fn` for each poller. By index: a poller may add or remove pollers while it runs (a bus message
+    /// handler can), which would invalidate iterators; a removal may make the walk skip the next one this time.
+    template <typename Fn>
+    void for_each_poller(Fn fn) {
+        for (std::size_t i = 0; i < _pollers.size(); ++i) {
+            fn(*_pollers[i]);
+        }
+    }
     bool run_foreign() noexcept;
     void idle();
     void sleep();

@@ -1,8 +1,12 @@
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 #include <vector>
 
+#include "runtime/poller.hh"
+#include "runtime/preempt.hh"
 #include "runtime/reactor.hh"
 #include "runtime/spawn.hh"
 #include "runtime/sync/event.hh"
@@ -26,9 +30,57 @@ struct ping final : detail::foreign_completion {
     }
 };
 
+/// A poller that, the first time it is polled, adds `count` more pollers and removes itself.
+struct self_replacing_poller final : poller {
+    std::vector<std::unique_ptr<self_replacing_poller>>* spawned = nullptr;
+    int count = 0;
+    int polls = 0;
+    bool poll() override {
+        ++polls;
+        if (count > 0) {
+            for (int i = 0; i < count; ++i) {
+                spawned->push_back(std::make_unique<self_replacing_poller>());
+                this_reactor().add_poller(*spawned->back());
+            }
+            count = 0;
+            this_reactor().remove_poller(*this);
+        }
+        return false;
+    }
+    bool try_enter_sleep() override { return true; }
+};
+
 } // namespace
 
 TEST_SUITE("runtime/reactor") {
+    // Pollers are walked while they run: one that adds or removes pollers (a bus message handler may) must not
+    // invalidate that walk (ASan: heap-use-after-free when the poller list grew).
+    RUNTIME_TEST_CASE("a poller may add and remove pollers while the reactor polls") {
+        std::vector<std::unique_ptr<self_replacing_poller>> spawned;
+        self_replacing_poller first;
+        first.spawned = &spawned;
+        first.count = 100;
+        self_replacing_poller second; // after `first` in the walk
+        this_reactor().add_poller(first);
+        this_reactor().add_poller(second);
+        auto all_polled = [&] {
+            return spawned.size() == 100 &&
+                   std::all_of(spawned.begin(), spawned.end(), [](auto& p) { return p->polls > 0; });
+        };
+        // Pollers run between passes of the run queue: sleeping lets passes happen.
+        for (int i = 0; i < 1000 && !all_polled(); ++i) {
+            co_await sleep_for(1ms);
+        }
+        CHECK(first.polls == 1);
+        CHECK(second.polls > 0);
+        this_reactor().remove_poller(second);
+        REQUIRE(spawned.size() == 100);
+        for (auto& p : spawned) {
+            CHECK(p->polls > 0);
+            this_reactor().remove_poller(*p);
+        }
+    }
+
     RUNTIME_TEST_CASE("post from other threads reaches a sleeping reactor every time (no lost wake-ups)") {
         // Two threads post 20000 completions with random gaps, so many arrive while the reactor is about to sleep.
         constexpr int per_thread = 10000;
