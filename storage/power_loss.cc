@@ -1,0 +1,302 @@
+#include "storage/power_loss.hh"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "runtime/defer.hh"
+#include "runtime/sync/condition_variable.hh"
+#include "storage/detail/power_loss_hooks.hh"
+#include "storage/dma_buffer.hh"
+#include "storage/file.hh"
+
+namespace percore::storage {
+
+namespace {
+
+using detail::change_kind;
+
+/// One write or resize since the file's last sync, with what it replaced (its undo).
+struct pending_change {
+    std::int64_t id = 0;
+    change_kind kind = change_kind::write;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    std::uint64_t size_before = 0;
+    std::vector<std::byte> old; ///< the bytes it replaced, from `offset` (those below size_before)
+    std::int64_t done = 0;      ///< the tick at which it completed; 0 while in flight
+};
+
+struct shard_state {
+    std::map<std::string, std::vector<pending_change>> files; ///< by path, oldest change first
+    std::int64_t next_id = 1;
+    std::int64_t tick = 0;
+    unsigned in_flight = 0; ///< changes and syncs between their begin and end hooks
+    int tearing_fd = -1;    ///< the cut's own writes, exempt from the power switch
+    condition_variable idle;
+};
+
+// The switch is process-wide so that one cut stops every shard at the same instant (a multi-shard test must not
+// see a shard acknowledge after another lost power); the only atomic of storage/, and a test hook's.
+std::atomic<bool> g_power_off{false};
+thread_local std::unique_ptr<shard_state> tl_state; // touched only while armed
+
+void leave(shard_state& st) noexcept {
+    if (--st.in_flight == 0) {
+        st.idle.broadcast();
+    }
+}
+
+/// Bytes [from, to) of `f` (fewer at its end), in either mode.
+task<std::vector<std::byte>> read_range(file& f, std::uint64_t from, std::uint64_t to) {
+    std::vector<std::byte> out;
+    if (to <= from) {
+        co_return out;
+    }
+    const std::uint64_t a = f.is_dma() ? f.alignment() : 1;
+    const std::uint64_t start = align_down(from, a);
+    const auto len = static_cast<std::size_t>(align_up(to - start, a));
+    dma_buffer buf(f.is_dma() ? a : default_dma_alignment, len);
+    const std::size_t got = co_await f.read_at(start, buf.data(), len);
+    const std::size_t skip = static_cast<std::size_t>(from - start);
+    if (got > skip) {
+        const std::size_t n = std::min<std::size_t>(got - skip, static_cast<std::size_t>(to - from));
+        out.assign(buf.data() + skip, buf.data() + skip + n);
+    }
+    co_return out;
+}
+
+std::uint64_t unsynced_bytes_of(const pending_change& c) noexcept {
+    switch (c.kind) {
+    case change_kind::write:
+        return c.length;
+    case change_kind::truncate:
+        return c.size_before > c.offset ? c.size_before - c.offset : c.offset - c.size_before;
+    case change_kind::extend:
+        return c.offset + c.length > c.size_before ? c.offset + c.length - c.size_before : 0;
+    }
+    return 0;
+}
+
+/// Rewrites one file to what survives the cut; adds to the report.
+task<> tear_file(shard_state& st, const std::string& path, const std::vector<pending_change>& changes,
+                 const power_loss::cut_options& options, power_loss::cut_report& report) {
+    std::exception_ptr error;
+    file f;
+    try {
+        f = co_await file::open(path, open_flags::read_write, {.dma = dma_mode::off, .sync_directory = false});
+    } catch (const std::system_error& e) {
+        if (e.code().value() != ENOENT) {
+            error = std::current_exception();
+        }
+    }
+    if (error) {
+        std::rethrow_exception(error);
+    }
+    if (!f.is_open()) {
+        co_return; // removed since: names are outside the model
+    }
+    st.tearing_fd = f.fd();
+    auto exempt = defer([&st] { st.tearing_fd = -1; });
+    ++report.files;
+
+    const std::uint64_t page = std::max<std::size_t>(options.page_size, 1);
+    const std::uint64_t size_now = co_await f.size();
+    std::uint64_t lo = size_now;
+    std::uint64_t hi = size_now;
+    for (const pending_change& c : changes) {
+        lo = std::min(lo, c.kind == change_kind::extend ? c.size_before : c.offset);
+        hi = std::max({hi, c.size_before, c.kind == change_kind::truncate ? c.offset : c.offset + c.length});
+        report.unsynced_bytes += unsynced_bytes_of(c);
+    }
+    lo = align_down(lo, page);
+    const auto span = static_cast<std::size_t>(hi - lo);
+
+    // The page cache (now) and the durable image (every change undone, newest first).
+    std::vector<std::byte> now = co_await read_range(f, lo, size_now);
+    now.resize(span);
+    std::vector<std::byte> durable = now;
+    std::uint64_t durable_size = size_now;
+    for (auto c = changes.rbegin(); c != changes.rend(); ++c) {
+        if (!c->old.empty()) {
+            std::copy(c->old.begin(), c->old.end(), durable.begin() + static_cast<std::ptrdiff_t>(c->offset - lo));
+        }
+        durable_size = c->size_before;
+    }
+    if (durable_size < hi) { // past the durable size: zeros (an unwritten or preallocated extent)
+        std::fill(durable.begin() + static_cast<std::ptrdiff_t>(std::max(durable_size, lo) - lo), durable.end(),
+                  std::byte{0});
+    }
+
+    std::mt19937_64 rng(options.seed ^ std::hash<std::string>{}(path));
+    std::vector<std::byte> image;
+    std::uint64_t size = size_now;
+    switch (options.mode) {
+    case power_loss::tear::keep:
+        image = now;
+        break;
+    case power_loss::tear::drop:
+        image = durable;
+        size = durable_size;
+        break;
+    case power_loss::tear::prefix: {
+        const std::uint64_t x = lo + rng() % (size_now - lo + 1);
+        image = durable;
+        std::copy(now.begin(), now.begin() + static_cast<std::ptrdiff_t>(x - lo), image.begin());
+        size = std::max(x, durable_size);
+        break;
+    }
+    case power_loss::tear::random_pages:
+        image = durable;
+        for (std::uint64_t p = lo; p < hi; p += page) {
+            if ((rng() & 1) != 0) {
+                const auto from = static_cast<std::ptrdiff_t>(p - lo);
+                const auto to = static_cast<std::ptrdiff_t>(std::min(p + page, hi) - lo);
+                std::copy(now.begin() + from, now.begin() + to, image.begin() + from);
+            }
+        }
+        break;
+    }
+    for (std::uint64_t i = lo; i < std::max(size, size_now); ++i) {
+        const bool was = i < size_now;
+        const bool is = i < size;
+        report.lost_bytes += (was != is || (is && image[i - lo] != now[i - lo])) ? 1 : 0;
+    }
+    if (size > lo) {
+        co_await f.write_at(lo, image.data(), static_cast<std::size_t>(size - lo));
+    }
+    co_await f.truncate(size);
+    co_await f.close();
+}
+
+} // namespace
+
+namespace power_loss {
+
+void arm() {
+    if (!tl_state) {
+        tl_state = std::make_unique<shard_state>();
+    }
+    tl_state->files.clear();
+    detail::tl_power_loss_armed = true;
+    g_power_off.store(false, std::memory_order_relaxed);
+}
+
+task<cut_report> cut(cut_options options) {
+    g_power_off.store(true, std::memory_order_relaxed);
+    cut_report report;
+    shard_state* st = tl_state.get();
+    if (st == nullptr) {
+        co_return report;
+    }
+    co_await st->idle.wait([st] { return st->in_flight == 0; });
+    auto files = std::move(st->files);
+    st->files.clear();
+    for (const auto& [path, changes] : files) {
+        if (!changes.empty()) {
+            co_await tear_file(*st, path, changes, options, report);
+        }
+    }
+    co_return report;
+}
+
+void reset() noexcept {
+    detail::tl_power_loss_armed = false;
+    g_power_off.store(false, std::memory_order_relaxed);
+    tl_state.reset();
+}
+
+bool power_off() noexcept {
+    return g_power_off.load(std::memory_order_relaxed);
+}
+
+} // namespace power_loss
+
+namespace detail {
+
+bool power_is_off() noexcept {
+    return g_power_off.load(std::memory_order_relaxed);
+}
+
+task<std::int64_t> power_loss_begin_change(file& f, change_kind kind, std::uint64_t offset, std::uint64_t length) {
+    shard_state* st = tl_state.get();
+    if (st == nullptr || f.fd() == st->tearing_fd) {
+        co_return 0;
+    }
+    if (power_is_off()) {
+        co_return -EIO;
+    }
+    ++st->in_flight; // from here the cut waits for this change
+    auto left = defer([st] { leave(*st); });
+    pending_change c{.kind = kind, .offset = offset, .length = length};
+    c.size_before = co_await f.size();
+    if (kind == change_kind::write) {
+        c.old = co_await read_range(f, offset, std::min(offset + length, c.size_before));
+    } else if (kind == change_kind::truncate) {
+        c.old = co_await read_range(f, offset, c.size_before);
+    }
+    if (power_is_off()) {
+        co_return -EIO; // went off while we looked: the change never starts
+    }
+    const std::int64_t id = c.id = st->next_id++;
+    st->files[f.path()].push_back(std::move(c));
+    left.cancel(); // still in flight: power_loss_end_change leaves
+    co_return id;
+}
+
+void power_loss_end_change(const std::string& path, std::int64_t id) noexcept {
+    shard_state* st = tl_state.get();
+    if (st == nullptr || id <= 0) {
+        return;
+    }
+    if (auto it = st->files.find(path); it != st->files.end()) {
+        for (pending_change& c : it->second) {
+            if (c.id == id) {
+                c.done = ++st->tick;
+            }
+        }
+    }
+    leave(*st);
+}
+
+std::int64_t power_loss_begin_sync(const std::string* /*path*/) noexcept {
+    shard_state* st = tl_state.get();
+    if (power_is_off()) {
+        return -EIO;
+    }
+    if (st == nullptr) {
+        return 0;
+    }
+    ++st->in_flight;
+    return st->tick; // changes completed up to now are what the sync covers
+}
+
+int power_loss_end_sync(const std::string* path, std::int64_t ticket, int result) noexcept {
+    shard_state* st = tl_state.get();
+    if (st != nullptr && ticket >= 0) {
+        leave(*st);
+    }
+    if (power_is_off()) {
+        return -EIO; // the machine went down before the sync returned: nothing is known to be durable
+    }
+    if (st == nullptr || path == nullptr || result != 0) {
+        return result; // a failed sync makes nothing durable
+    }
+    if (auto it = st->files.find(*path); it != st->files.end()) {
+        std::erase_if(it->second, [ticket](const pending_change& c) { return c.done != 0 && c.done <= ticket; });
+        if (it->second.empty()) {
+            st->files.erase(it);
+        }
+    }
+    return result;
+}
+
+} // namespace detail
+} // namespace percore::storage
