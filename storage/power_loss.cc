@@ -38,8 +38,10 @@ struct shard_state {
     std::map<std::string, std::vector<pending_change>> files; ///< by path, oldest change first
     std::int64_t next_id = 1;
     std::int64_t tick = 0;
-    unsigned in_flight = 0; ///< changes and syncs between their begin and end hooks
-    int tearing_fd = -1;    ///< the cut's own writes, exempt from the power switch
+    unsigned in_flight = 0;         ///< changes and syncs between their begin and end hooks
+    int tearing_fd = -1;            ///< the cut's own writes, exempt from the power switch
+    std::uint64_t seen[2] = {0, 0}; ///< operations begun, by fault_op, since trip_at()
+    std::uint64_t trip[2] = {0, 0}; ///< the power goes off as operation number trip[op] begins (0: never)
     condition_variable idle;
 };
 
@@ -47,6 +49,15 @@ struct shard_state {
 // see a shard acknowledge after another lost power); the only atomic of storage/, and a test hook's.
 std::atomic<bool> g_power_off{false};
 thread_local std::unique_ptr<shard_state> tl_state; // touched only while armed
+
+/// Counts an operation of kind `op`; turns the power off when it is the one trip_at() named. \return power_is_off()
+bool count(shard_state& st, fault_op op) noexcept {
+    const auto i = static_cast<unsigned>(op);
+    if (++st.seen[i] == st.trip[i]) {
+        g_power_off.store(true, std::memory_order_relaxed);
+    }
+    return g_power_off.load(std::memory_order_relaxed);
+}
 
 void leave(shard_state& st) noexcept {
     if (--st.in_flight == 0) {
@@ -185,8 +196,17 @@ void arm() {
         tl_state = std::make_unique<shard_state>();
     }
     tl_state->files.clear();
+    std::fill(std::begin(tl_state->trip), std::end(tl_state->trip), 0);
     detail::tl_power_loss_armed = true;
     g_power_off.store(false, std::memory_order_relaxed);
+}
+
+void trip_at(fault_op op, std::uint64_t n) noexcept {
+    if (tl_state) {
+        const auto i = static_cast<unsigned>(op);
+        tl_state->seen[i] = 0;
+        tl_state->trip[i] = n;
+    }
 }
 
 task<cut_report> cut(cut_options options) {
@@ -230,7 +250,7 @@ task<std::int64_t> power_loss_begin_change(file& f, change_kind kind, std::uint6
     if (st == nullptr || f.fd() == st->tearing_fd) {
         co_return 0;
     }
-    if (power_is_off()) {
+    if (count(*st, fault_op::write)) {
         co_return -EIO;
     }
     ++st->in_flight; // from here the cut waits for this change
@@ -268,11 +288,11 @@ void power_loss_end_change(const std::string& path, std::int64_t id) noexcept {
 
 std::int64_t power_loss_begin_sync(const std::string* /*path*/) noexcept {
     shard_state* st = tl_state.get();
-    if (power_is_off()) {
-        return -EIO;
-    }
     if (st == nullptr) {
-        return 0;
+        return power_is_off() ? -EIO : 0;
+    }
+    if (count(*st, fault_op::sync)) {
+        return -EIO;
     }
     ++st->in_flight;
     return st->tick; // changes completed up to now are what the sync covers

@@ -37,6 +37,7 @@
 #include <cstdint>
 
 #include "runtime/task.hh"
+#include "storage/fault_injection.hh"
 
 namespace percore::storage::power_loss {
 
@@ -63,6 +64,12 @@ struct cut_report {
 /// Starts recording this shard's writes, resizes and syncs (everything on disk now counts as durable), and turns
 /// the power on. \shard_local
 void arm();
+
+/// Turns the power off (for every armed shard) as the `n`-th (1-based) following operation of kind `op` of this
+/// shard begins: writes and resizes for fault_op::write, fsyncs and fdatasyncs (of directories too) for
+/// fault_op::sync. That operation and every later one fail with EIO; call cut() afterwards to tear the files.
+/// A sync trip is the moment that matters most: what was written before it is not durable. \shard_local
+void trip_at(fault_op op, std::uint64_t n) noexcept;
 
 /// The power cut: turns the power off for every shard, waits for this shard's writes and syncs in flight, then
 /// rewrites each of this shard's files with unsynced changes as `options` says. Tracking stops. \shard_local

@@ -215,4 +215,32 @@ TEST_SUITE("storage/power_loss") {
         co_await f.close();
     }
 
+    RUNTIME_TEST_CASE("trip_at turns the power off as the chosen write or sync begins") {
+        test::tmpdir dir;
+        power_scope power;
+        file f = co_await open_buffered(dir.file("f"));
+        SUBCASE("a sync: what was written before it is not durable") {
+            co_await write(f, 0, "one");
+            co_await f.datasync();
+            co_await write(f, 3, "two");
+            power_loss::trip_at(fault_op::sync, 2);
+            co_await f.datasync(); // the first one after the trip_at goes through
+            co_await write(f, 6, "three");
+            CHECK(co_await test::error_of(f.datasync()) == EIO);
+            CHECK(power_loss::power_off());
+            CHECK(co_await test::error_of(write(f, 11, "four")) == EIO);
+            co_await power_loss::cut();
+            CHECK(contents(f.path()) == "onetwo");
+        }
+        SUBCASE("a write: it never starts") {
+            power_loss::trip_at(fault_op::write, 2);
+            co_await write(f, 0, "one");
+            CHECK(co_await test::error_of(write(f, 3, "two")) == EIO);
+            CHECK(power_loss::power_off());
+            co_await power_loss::cut({.mode = power_loss::tear::keep});
+            CHECK(contents(f.path()) == "one");
+        }
+        co_await f.close();
+    }
+
 } // TEST_SUITE
