@@ -11,6 +11,7 @@
 #include "runtime/detail/fiber.hh"
 #include "runtime/log.hh"
 #include "runtime/spawn.hh"
+#include "storage/fallbacks.hh"
 #include "storage/record.hh"
 #include "storage/sync_marker.hh"
 
@@ -54,6 +55,9 @@ task<std::unique_ptr<append_log>> append_log::open(std::string dir, log_options 
     check(options);
     co_await make_directory(dir);
     recovered_log r = co_await recover_log(dir, options.max_record_size, options.repair, on_record);
+    if (fallback_forced(fallback::preallocate)) {
+        options.preallocate = false; // as on a file system without fallocate (fallbacks.hh)
+    }
     std::unique_ptr<append_log> log(new append_log(std::move(dir), options));
     log->_recovery = std::move(r.report);
     log->_next_seq = r.next_seq;

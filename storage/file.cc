@@ -14,6 +14,7 @@
 #include "storage/detail/file_ops.hh"
 #include "storage/detail/power_loss_hooks.hh"
 #include "storage/dma_buffer.hh"
+#include "storage/fallbacks.hh"
 #include "storage/fault_injection.hh"
 
 namespace percore::storage {
@@ -138,21 +139,28 @@ task<file> file::open(std::string path, open_flags flags, file_options options) 
     // Opened buffered first, then switched to O_DIRECT: a file system that refuses O_DIRECT at open time may have
     // created the file before refusing, which would break a retry with O_EXCL. F_SETFL does no I/O.
     if (options.dma != dma_mode::off) {
-        const int fl = ::fcntl(fd, F_GETFL);
-        if (fl >= 0 && ::fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) {
-            f._dma = true;
-        } else if (options.dma == dma_mode::required) {
-            throw_file_error(errno, "open (O_DIRECT)", f._path);
+        int error = EINVAL; // a forced `dma` fallback answers as a file system without O_DIRECT (fallbacks.hh)
+        if (!fallback_forced(fallback::dma)) {
+            const int fl = ::fcntl(fd, F_GETFL);
+            if (fl >= 0 && ::fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) {
+                f._dma = true;
+            } else {
+                error = errno;
+            }
+        }
+        if (!f._dma && options.dma == dma_mode::required) {
+            throw_file_error(error, "open (O_DIRECT)", f._path);
         }
     }
     if (f._dma) {
-        struct statx st {};
-        const int r = co_await detail::statx_op(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &st);
-        std::size_t a = default_dma_alignment;
-        if (r == 0 && (st.stx_mask & STATX_DIOALIGN) != 0 && st.stx_dio_offset_align != 0) {
-            a = std::max<std::size_t>(st.stx_dio_mem_align, st.stx_dio_offset_align);
+        f._alignment = default_dma_alignment; // without STATX_DIOALIGN (before Linux 6.1, or forced `dioalign`)
+        if (!fallback_forced(fallback::dioalign)) {
+            struct statx st {};
+            const int r = co_await detail::statx_op(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &st);
+            if (r == 0 && (st.stx_mask & STATX_DIOALIGN) != 0 && st.stx_dio_offset_align != 0) {
+                f._alignment = std::max<std::size_t>(st.stx_dio_mem_align, st.stx_dio_offset_align);
+            }
         }
-        f._alignment = a;
     }
     if (has(flags, open_flags::create) && options.sync_directory) {
         co_await sync_directory(parent_directory(f._path));
