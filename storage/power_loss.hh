@@ -9,7 +9,7 @@
 /// auto log = co_await append_log::open(dir, {.policy = durability::everysec}, apply);
 /// ...appends, some of them synced...
 /// co_await power_loss::cut({.mode = power_loss::tear::random_pages, .seed = 7});   // I/O fails with EIO from now
-/// co_await log->close();                                     // raises: the machine is off
+/// co_await log->close();                                     // may raise EIO: the machine is off
 /// power_loss::reset();                                       // power back on; recovery reads what is left
 /// \endcode
 ///
