@@ -85,8 +85,17 @@ task<recovered_log> recover_log(std::string dir, std::size_t max_payload, bool r
         out.report.bytes += s.valid_end;
         const bool last = i + 1 == replay.size();
         if (s.bad != record_status::ok) {
-            // Past the last durable point anything may be missing or torn, in any order (see the rules).
-            if (last && id.kind == segment_kind::log && s.durable_after_bad <= s.valid_end) {
+            // Past the last durable point anything may be missing or torn, in any order (see the rules). An intact
+            // record that is merely longer than allowed is not damage: never cut it.
+            if (s.oversized != 0 && !repair) {
+                co_await f.close();
+                throw log_corruption_error(path + ": the record at offset " + std::to_string(s.valid_end) +
+                                               " is intact but holds " + std::to_string(s.oversized) +
+                                               " bytes, more than max_record_size (" + std::to_string(max_payload) +
+                                               "); the log was left untouched: open it with a larger max_record_size",
+                                           path, s.valid_end);
+            }
+            if (last && id.kind == segment_kind::log && s.durable_after_bad <= s.valid_end && s.oversized == 0) {
                 co_await cut(f, s.valid_end);
                 out.report.torn_tail_bytes = s.file_size - s.valid_end;
                 out.report.torn_tail_records = s.records_after_bad;

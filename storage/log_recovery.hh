@@ -19,6 +19,8 @@
 ///   the segment is cut there (truncated and synced), and the dropped bytes and the intact records among them are
 ///   reported. Under always, the marker of a batch vouches for every batch before it: damage in an acknowledged
 ///   batch is caught as soon as any later batch's marker survived.
+/// - An intact record longer than `max_payload` (written when the limit was larger) is refused wherever it is,
+///   with a message that says so: it is not damage, and cutting it would lose it and everything after it.
 /// - Any other bad record (in an earlier segment, in the snapshot, or before a point a later marker vouches for)
 ///   is corruption of data that was once intact: `log_corruption_error`, unless `repair` is set, in which case the
 ///   valid prefix is kept (the segment is truncated at the bad record and every later segment removed) and the

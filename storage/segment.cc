@@ -166,6 +166,12 @@ task<segment_scan> scan_segment(file& f, std::optional<std::uint64_t> log_seq, s
             !is_marker_at(d, log_seq, r.position())) {
             d.status = record_status::bad_control;
         }
+        if (d.status == record_status::too_long && d.kind == record_kind::data &&
+            r.position() + framed_size(d.length) <= s.file_size) {
+            // Damage, or a record written when max_record_size was larger? Only its checksum can tell.
+            co_await r.fill(framed_size(d.length));
+            s.oversized = decode_record(r.available(), d.length).status == record_status::ok ? d.length : 0;
+        }
         if (d.status != record_status::ok) {
             s.bad = d.status;
             break;

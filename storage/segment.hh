@@ -51,6 +51,7 @@ struct segment_scan {
     std::uint64_t valid_end = 0; ///< offset just past the last good record (or sync marker)
     std::uint64_t file_size = 0;
     record_status bad = record_status::ok; ///< why the scan stopped before file_size (ok: it did not)
+    std::uint64_t oversized = 0;           ///< bad == too_long and the record is intact: its length (not damage)
     // What lies after the damage (when bad != ok):
     std::uint64_t records_after_bad = 0; ///< intact data records found after it (not replayed)
     std::uint64_t durable_after_bad = 0; ///< the furthest durable point an intact sync marker after it vouches for

@@ -503,6 +503,29 @@ TEST_SUITE("storage/recovery") {
         CHECK(co_await test::replay(dir.path()) == test::numbered_range(0, 61));
     }
 
+    RUNTIME_TEST_CASE("an intact record longer than max_record_size is refused wherever it is, never cut") {
+        test::tmpdir dir;
+        {
+            test::opened_log o = co_await test::open_log(dir.path(), {.policy = durability::no});
+            co_await o.log->append(test::as_bytes(test::numbered(0)));
+            co_await o.log->append(test::as_bytes(std::string(5000, 'L'))); // no sync: no marker vouches for it
+            co_await o.log->append(test::as_bytes(test::numbered(1)));
+            co_await o.log->close();
+        }
+        const std::string seg = segments_of(dir.path()).front();
+        const auto size = fs::file_size(seg);
+        std::string what;
+        try {
+            co_await test::open_log(dir.path(), {.max_record_size = 1000});
+        } catch (const log_corruption_error& e) {
+            what = e.what();
+        }
+        CHECK(what.find("max_record_size") != std::string::npos);
+        CHECK(fs::file_size(seg) == size); // untouched
+        CHECK(co_await test::replay(dir.path()) ==
+              std::vector<std::string>{test::numbered(0), std::string(5000, 'L'), test::numbered(1)});
+    }
+
     RUNTIME_TEST_CASE("recovery reports what it replayed") {
         test::tmpdir dir;
         co_await write_log(dir.path(), 25, {.segment_size = 512});
