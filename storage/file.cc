@@ -76,8 +76,9 @@ public:
     }
     /// Records the change (call only when armed: a coroutine call per write otherwise); throws EIO "<op> <path>"
     /// when the power is off.
-    task<> begin(file& f, detail::change_kind kind, std::uint64_t offset, std::uint64_t length, std::string_view op) {
-        const std::int64_t id = co_await detail::power_loss_begin_change(f, kind, offset, length);
+    task<> begin(file& f, detail::change_kind kind, std::uint64_t offset, std::uint64_t length, std::string_view op,
+                 const void* data = nullptr) {
+        const std::int64_t id = co_await detail::power_loss_begin_change(f, kind, offset, length, data);
         if (id < 0) {
             throw_file_error(static_cast<int>(-id), op, _path);
         }
@@ -215,7 +216,7 @@ task<> file::write_at(std::uint64_t offset, const void* buf, std::size_t len) {
     check_alignment(offset, buf, len, "write");
     tracked_change change(_path);
     if (detail::power_loss_armed()) {
-        co_await change.begin(*this, detail::change_kind::write, offset, len, "write");
+        co_await change.begin(*this, detail::change_kind::write, offset, len, "write", buf);
     }
     const auto* p = static_cast<const std::byte*>(buf);
     std::size_t done = 0;

@@ -8,13 +8,14 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
 #include "runtime/defer.hh"
 #include "runtime/sync/condition_variable.hh"
 #include "storage/detail/power_loss_hooks.hh"
-#include "storage/dma_buffer.hh"
+#include "storage/dma_buffer.hh" // align_down
 #include "storage/file.hh"
 
 namespace percore::storage {
@@ -30,8 +31,9 @@ struct pending_change {
     std::uint64_t offset = 0;
     std::uint64_t length = 0;
     std::uint64_t size_before = 0;
-    std::vector<std::byte> old; ///< the bytes it replaced, from `offset` (those below size_before)
-    std::int64_t done = 0;      ///< the tick at which it completed; 0 while in flight
+    std::vector<std::byte> old;   ///< the bytes it replaced, from `offset` (those below size_before)
+    std::vector<std::byte> bytes; ///< a write's own bytes
+    std::int64_t done = 0;        ///< the tick at which it completed; 0 while in flight
 };
 
 struct shard_state {
@@ -65,22 +67,21 @@ void leave(shard_state& st) noexcept {
     }
 }
 
-/// Bytes [from, to) of `f` (fewer at its end), in either mode.
+/// Bytes [from, to) of `f`, opened buffered (fewer at its end).
 task<std::vector<std::byte>> read_range(file& f, std::uint64_t from, std::uint64_t to) {
-    std::vector<std::byte> out;
+    std::vector<std::byte> out(to > from ? static_cast<std::size_t>(to - from) : 0);
+    out.resize(co_await f.read_at(from, out.data(), out.size()));
+    co_return out;
+}
+
+/// Bytes [from, to) of the file at `path`, through a descriptor of our own: the caller's may be write-only.
+task<std::vector<std::byte>> read_range(std::string path, std::uint64_t from, std::uint64_t to) {
     if (to <= from) {
-        co_return out;
+        co_return std::vector<std::byte>();
     }
-    const std::uint64_t a = f.is_dma() ? f.alignment() : 1;
-    const std::uint64_t start = align_down(from, a);
-    const auto len = static_cast<std::size_t>(align_up(to - start, a));
-    dma_buffer buf(f.is_dma() ? a : default_dma_alignment, len);
-    const std::size_t got = co_await f.read_at(start, buf.data(), len);
-    const std::size_t skip = static_cast<std::size_t>(from - start);
-    if (got > skip) {
-        const std::size_t n = std::min<std::size_t>(got - skip, static_cast<std::size_t>(to - from));
-        out.assign(buf.data() + skip, buf.data() + skip + n);
-    }
+    file f = co_await file::open(std::move(path), open_flags::read, {.dma = dma_mode::off, .sync_directory = false});
+    std::vector<std::byte> out = co_await read_range(f, from, to);
+    co_await f.close();
     co_return out;
 }
 
@@ -146,7 +147,9 @@ task<> tear_file(shard_state& st, const std::string& path, const std::vector<pen
                   std::byte{0});
     }
 
-    std::mt19937_64 rng(options.seed ^ std::hash<std::string>{}(path));
+    // Seeded by the file's name, not its directory: a test's temporary directory must not change the outcome.
+    std::mt19937_64 rng(options.seed ^
+                        std::hash<std::string_view>{}(std::string_view(path).substr(path.rfind('/') + 1)));
     std::vector<std::byte> image;
     std::uint64_t size = size_now;
     switch (options.mode) {
@@ -158,10 +161,36 @@ task<> tear_file(shard_state& st, const std::string& path, const std::vector<pen
         size = durable_size;
         break;
     case power_loss::tear::prefix: {
-        const std::uint64_t x = lo + rng() % (size_now - lo + 1);
+        // The changes reached the disk in order up to a random one, which reached it in part (a write: a prefix
+        // of its bytes; a resize: all or nothing). Later ones did not, even when the final image would hide it
+        // (a write followed by the truncation that took it back: the write may be there, the truncation not).
         image = durable;
-        std::copy(now.begin(), now.begin() + static_cast<std::ptrdiff_t>(x - lo), image.begin());
-        size = std::max(x, durable_size);
+        size = durable_size;
+        const std::size_t k = static_cast<std::size_t>(rng() % (changes.size() + 1));
+        for (std::size_t i = 0; i < k && i < changes.size(); ++i) {
+            const pending_change& c = changes[i];
+            const bool last = i + 1 == k;
+            const std::uint64_t part = last ? rng() % (c.length + 1) : c.length;
+            switch (c.kind) {
+            case change_kind::write: {
+                const auto n = static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(part, c.bytes.size()));
+                std::copy(c.bytes.begin(), c.bytes.begin() + n,
+                          image.begin() + static_cast<std::ptrdiff_t>(c.offset - lo));
+                size = std::max(size, c.offset + static_cast<std::uint64_t>(n));
+                break;
+            }
+            case change_kind::truncate:
+                if (c.offset < size) { // what a later growth exposes again reads as zeros
+                    std::fill(image.begin() + static_cast<std::ptrdiff_t>(std::max(c.offset, lo) - lo),
+                              image.begin() + static_cast<std::ptrdiff_t>(size - lo), std::byte{0});
+                }
+                size = c.offset;
+                break;
+            case change_kind::extend:
+                size = std::max(size, c.offset + c.length);
+                break;
+            }
+        }
         break;
     }
     case power_loss::tear::random_pages:
@@ -245,7 +274,8 @@ bool power_is_off() noexcept {
     return g_power_off.load(std::memory_order_relaxed);
 }
 
-task<std::int64_t> power_loss_begin_change(file& f, change_kind kind, std::uint64_t offset, std::uint64_t length) {
+task<std::int64_t> power_loss_begin_change(file& f, change_kind kind, std::uint64_t offset, std::uint64_t length,
+                                           const void* data) {
     shard_state* st = tl_state.get();
     if (st == nullptr || f.fd() == st->tearing_fd) {
         co_return 0;
@@ -256,11 +286,15 @@ task<std::int64_t> power_loss_begin_change(file& f, change_kind kind, std::uint6
     ++st->in_flight; // from here the cut waits for this change
     auto left = defer([st] { leave(*st); });
     pending_change c{.kind = kind, .offset = offset, .length = length};
+    if (kind == change_kind::write && data != nullptr) {
+        const auto* p = static_cast<const std::byte*>(data); // copied now: the caller's buffer outlives only the call
+        c.bytes.assign(p, p + length);
+    }
     c.size_before = co_await f.size();
     if (kind == change_kind::write) {
-        c.old = co_await read_range(f, offset, std::min(offset + length, c.size_before));
+        c.old = co_await read_range(f.path(), offset, std::min(offset + length, c.size_before));
     } else if (kind == change_kind::truncate) {
-        c.old = co_await read_range(f, offset, c.size_before);
+        c.old = co_await read_range(f.path(), offset, c.size_before);
     }
     if (power_is_off()) {
         co_return -EIO; // went off while we looked: the change never starts

@@ -18,10 +18,10 @@
 /// - The durable image is the content and size as of the file's last successful sync (or as of arm(), or as
 ///   of the file's first write after it). Writes and resizes completed before a sync was issued become durable
 ///   when it succeeds; a failed sync makes nothing durable.
-/// - At the cut the page cache (the file as it is now) and the durable image are combined by `tear`: nothing
-///   of the unsynced part survives, a prefix of it survives, or each page independently survives or not, with
-///   lost pages reading as their durable content (zeros past the durable size: unwritten or preallocated
-///   extents), as when writeback reached the disk out of order.
+/// - At the cut `tear` decides what of the unsynced changes is on the disk: none of them; those up to a point,
+///   in order, the last one torn (including states the final image hides: a write kept, the truncation that took
+///   it back lost); or, page by page, the file as it is now or its durable content (zeros past the durable size:
+///   unwritten or preallocated extents), as when writeback reached the disk out of order.
 /// - The power switch is process-wide: after one cut, writes, resizes and syncs fail with EIO on every armed
 ///   shard (also those in flight: a sync that completes after the cut reports EIO). Tracking and tearing are
 ///   per shard: a multi-shard test arms every shard and cuts on every shard (the first cut stops them all at
@@ -44,7 +44,7 @@ namespace percore::storage::power_loss {
 /// What reaches the disk of the writes made since a file's last successful sync.
 enum class tear : std::uint8_t {
     drop,         ///< none of them
-    prefix,       ///< the file's new content up to a random offset, none after (the classic torn tail)
+    prefix,       ///< the changes in order up to a random one, which is torn, none after (a torn tail)
     random_pages, ///< each page or not, independently; the new size did (lost pages read as durable or zeros)
     keep,         ///< all of them (what a process kill leaves)
 };

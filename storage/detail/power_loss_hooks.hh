@@ -30,9 +30,10 @@ enum class change_kind : std::uint8_t {
     extend,   ///< the size becomes at least offset + length (fallocate without KEEP_SIZE)
 };
 
-/// Records what a change of `f` is about to replace. \return an id for power_loss_end_change (0: not tracked),
-/// or -EIO when the power is off. \shard_local
-task<std::int64_t> power_loss_begin_change(file& f, change_kind kind, std::uint64_t offset, std::uint64_t length);
+/// Records a change of `f`: what it is about to replace, and for a write the `length` bytes at `data` it puts
+/// down. \return an id for power_loss_end_change (0: not tracked), or -EIO when the power is off. \shard_local
+task<std::int64_t> power_loss_begin_change(file& f, change_kind kind, std::uint64_t offset, std::uint64_t length,
+                                           const void* data = nullptr);
 /// The change `id` of `path` completed (or failed: what it did is on the file anyway). \shard_local
 void power_loss_end_change(const std::string& path, std::int64_t id) noexcept;
 
