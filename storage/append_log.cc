@@ -277,7 +277,6 @@ task<> append_log::write_batch(batch* b) {
         co_return;
     }
 
-    const bool synced_before = _synced_id == _written_id;
     encode_sync_marker({.segment = _segment_seq, .offset = _segment_size, .synced = _synced_size}, b->data.get());
     try {
         co_await reserve(_segment_size + b->size);
@@ -297,10 +296,9 @@ task<> append_log::write_batch(batch* b) {
         if (cut_error) {
             fail(error); // the tail can no longer be vouched for
         }
+        // Not counted as synced even if everything before was: the cut must reach the disk before anything
+        // relies on it (a rotation, sync(), close()), or a power cut can bring the failed bytes back.
         _written_id = b->id;
-        if (synced_before) {
-            _synced_id = b->id; // the failed batch left nothing to sync
-        }
         finish(b);
         co_return;
     }

@@ -31,7 +31,9 @@
 ///   the old one is synced and the new file's directory entry is synced, so a record is never acknowledged in a
 ///   segment whose name could vanish, and only the newest segment can have a torn tail.
 /// - Write failure (ENOSPC, EIO from write): the batch's appends fail, the segment is truncated back to the size
-///   before the batch, and the log goes on; if that truncation fails, the log fails as below.
+///   before the batch, and the log goes on; if that truncation fails, the log fails as below. The truncation
+///   counts as unsynced: the next fdatasync (a batch's under always, a rotation's, sync(), close()) covers it,
+///   so the failed bytes cannot come back after a power cut in a segment that is no longer the last.
 /// - Sync failure: the kernel may have dropped the dirty pages it could not write and will not report it again,
 ///   so a retried fdatasync would succeed and lie. The covered appends fail, and the log turns *failed*: every
 ///   later append, sync and compaction raises the same error. close() and reopen (recovery) to go on from what is

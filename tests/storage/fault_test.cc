@@ -7,6 +7,7 @@
 #include "runtime/spawn.hh"
 #include "storage/append_log.hh"
 #include "storage/fault_injection.hh"
+#include "storage/log_recovery.hh"
 #include "storage/power_loss.hh"
 #include "tests/storage/helpers.hh"
 #include "tests/support/test_runtime.hh"
@@ -163,6 +164,47 @@ TEST_SUITE("storage/fault") {
         CHECK(o.log->stats().rotations == 0);
         co_await o.log->close();
         CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);
+    }
+
+    RUNTIME_TEST_CASE("a write that failed halfway is cut off durably before the log moves to the next segment") {
+        fault_scope faults;
+        std::vector<std::string> want = numbered_range(0, 2);
+        for (const auto& r : numbered_range(3, 4)) {
+            want.push_back(r);
+        }
+        for (const power_loss::tear mode :
+             {power_loss::tear::drop, power_loss::tear::prefix, power_loss::tear::random_pages}) {
+            for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+                CAPTURE(static_cast<int>(mode));
+                CAPTURE(seed);
+                test::tmpdir dir;
+                power_loss::arm();
+                test::opened_log o =
+                    co_await test::open_log(dir.path(), {.policy = durability::no, .segment_size = 300});
+                co_await append_batch(*o.log, 0, 2); // 132 bytes with its sync marker
+                co_await o.log->sync();
+                fault_injection::fail_nth(fault_op::write, 1, ENOSPC, 1, fault_effect::partial_write);
+                for (const outcome& r : co_await append_batch(*o.log, 2, 1)) {
+                    CHECK(r.error == ENOSPC); // half of it reached the file, then it was truncated off
+                }
+                for (const outcome& r : co_await append_batch(*o.log, 3, 4)) { // too big: a new segment starts
+                    CHECK_MESSAGE(r.error == 0, r.what);
+                }
+                CHECK(o.log->stats().rotations == 1);
+                co_await o.log->sync();
+                // What was not synced may be lost, in part or in any order: the truncation too, unless synced.
+                co_await power_loss::cut({.mode = mode, .seed = seed});
+                co_await o.log->close();
+                power_loss::reset();
+                std::string refused;
+                try {
+                    CHECK(co_await test::replay(dir.path()) == want);
+                } catch (const log_corruption_error& e) {
+                    refused = e.what();
+                }
+                CHECK_MESSAGE(refused.empty(), refused);
+            }
+        }
     }
 
     RUNTIME_TEST_CASE("a failed write of the compaction snapshot leaves the log as it was") {
