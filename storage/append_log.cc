@@ -11,7 +11,9 @@
 #include "runtime/detail/fiber.hh"
 #include "runtime/log.hh"
 #include "runtime/spawn.hh"
+#include "storage/fallbacks.hh"
 #include "storage/record.hh"
+#include "storage/sync_marker.hh"
 
 namespace percore::storage {
 
@@ -53,6 +55,9 @@ task<std::unique_ptr<append_log>> append_log::open(std::string dir, log_options 
     check(options);
     co_await make_directory(dir);
     recovered_log r = co_await recover_log(dir, options.max_record_size, options.repair, on_record);
+    if (fallback_forced(fallback::preallocate)) {
+        options.preallocate = false; // as on a file system without fallocate (fallbacks.hh)
+    }
     std::unique_ptr<append_log> log(new append_log(std::move(dir), options));
     log->_recovery = std::move(r.report);
     log->_next_seq = r.next_seq;
@@ -64,6 +69,7 @@ task<std::unique_ptr<append_log>> append_log::open(std::string dir, log_options 
         // What the previous run wrote may still be only in the page cache: make it durable before anything is
         // written after it (only the newest segment may ever have a torn tail).
         co_await log->_segment.datasync();
+        log->_synced_size = r.tail_size;
     } else {
         const std::uint64_t seq = log->_next_seq++;
         log->_segment =
@@ -92,6 +98,8 @@ append_log::batch* append_log::new_batch() {
     }
     b->id = ++_last_batch_id;
     b->size = 0;
+    b->grow(sync_marker_size);
+    b->size = sync_marker_size; // room for the marker, filled in by write_batch()
     b->records = 0;
     b->refs = 1; // the log's, until the batch is finished
     b->done.reset();
@@ -106,14 +114,14 @@ void append_log::release(batch* b) noexcept {
 }
 
 void append_log::seal() {
-    if (_gathering->size != 0) {
+    if (_gathering->records != 0) {
         _sealed.push_back(_gathering);
         _gathering = new_batch();
     }
 }
 
 std::uint64_t append_log::last_filled_batch() const noexcept {
-    return _gathering->size == 0 ? _gathering->id - 1 : _gathering->id;
+    return _gathering->records == 0 ? _gathering->id - 1 : _gathering->id;
 }
 
 void append_log::throw_if_unusable() const {
@@ -154,7 +162,7 @@ task<> append_log::append(std::span<const std::byte> payload) {
     ++b->records;
     ++b->refs;
     auto unref = defer([this, b] { release(b); });
-    if (b->size >= _options.max_batch_bytes) {
+    if (b->size - sync_marker_size >= _options.max_batch_bytes) {
         seal(); // full: later appends start the next batch (the copy above kept the call order)
     }
     kick();
@@ -214,7 +222,7 @@ void append_log::fail(std::exception_ptr e) noexcept {
         finish(b);
     }
     _sealed.clear();
-    if (_gathering->size != 0) {
+    if (_gathering->records != 0) {
         _gathering->error = e;
         finish(_gathering);
         _gathering = new_batch();
@@ -269,7 +277,7 @@ task<> append_log::write_batch(batch* b) {
         co_return;
     }
 
-    const bool synced_before = _synced_id == _written_id;
+    encode_sync_marker({.segment = _segment_seq, .offset = _segment_size, .synced = _synced_size}, b->data.get());
     try {
         co_await reserve(_segment_size + b->size);
         co_await _segment.write_at(_segment_size, b->data.get(), b->size);
@@ -288,10 +296,9 @@ task<> append_log::write_batch(batch* b) {
         if (cut_error) {
             fail(error); // the tail can no longer be vouched for
         }
+        // Not counted as synced even if everything before was: the cut must reach the disk before anything
+        // relies on it (a rotation, sync(), close()), or a power cut can bring the failed bytes back.
         _written_id = b->id;
-        if (synced_before) {
-            _synced_id = b->id; // the failed batch left nothing to sync
-        }
         finish(b);
         co_return;
     }
@@ -335,6 +342,7 @@ task<> append_log::reserve(std::uint64_t end) {
 
 task<> append_log::sync_segment() {
     const std::uint64_t upto = _written_id;
+    const std::uint64_t size = _segment_size; // the flusher writes nothing while it syncs
     std::exception_ptr error;
     try {
         co_await _segment.datasync();
@@ -349,6 +357,7 @@ task<> append_log::sync_segment() {
     }
     ++_stats.syncs;
     _synced_id = upto;
+    _synced_size = size;
     _progress.broadcast();
 }
 
@@ -365,6 +374,7 @@ task<> append_log::rotate(std::uint64_t seq) {
         _segment = std::move(next);
         _segment_seq = seq;
         _segment_size = 0;
+        _synced_size = 0;
         _reserved_end = 0;
         ++_stats.rotations;
         if (seq == _rotate_seq) {

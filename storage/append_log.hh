@@ -23,11 +23,17 @@
 /// - Acknowledgement: an append returns when its batch is *finished*: under `always` after the fdatasync that
 ///   covers it completed; under `everysec` and `no` after its write completed (everysec syncs every
 ///   sync_interval; `no` leaves it to the kernel, to sync() and to close()).
+/// - Sync markers: a batch starts with a sync marker (sync_marker.hh) filled in by the flusher just before the
+///   write: the segment, the batch's offset, and `_synced_size`, the bytes of the segment that a *completed*
+///   fdatasync covered by then. It travels in the batch's own write (no extra write or sync); recovery uses the
+///   markers to tell a torn tail from corruption (log_recovery.hh, why-sync-markers.md).
 /// - Segments: the active segment is the only file written. Before a batch goes to a new segment, every byte of
 ///   the old one is synced and the new file's directory entry is synced, so a record is never acknowledged in a
 ///   segment whose name could vanish, and only the newest segment can have a torn tail.
 /// - Write failure (ENOSPC, EIO from write): the batch's appends fail, the segment is truncated back to the size
-///   before the batch, and the log goes on; if that truncation fails, the log fails as below.
+///   before the batch, and the log goes on; if that truncation fails, the log fails as below. The truncation
+///   counts as unsynced: the next fdatasync (a batch's under always, a rotation's, sync(), close()) covers it,
+///   so the failed bytes cannot come back after a power cut in a segment that is no longer the last.
 /// - Sync failure: the kernel may have dropped the dirty pages it could not write and will not report it again,
 ///   so a retried fdatasync would succeed and lie. The covered appends fail, and the log turns *failed*: every
 ///   later append, sync and compaction raises the same error. close() and reopen (recovery) to go on from what is
@@ -169,7 +175,7 @@ private:
     friend class log_compaction;
     struct batch {
         std::uint64_t id = 0;
-        std::unique_ptr<std::byte[]> data; ///< framed records; grows, never shrinks, never zero-filled
+        std::unique_ptr<std::byte[]> data; ///< the sync marker, then framed records; grows, never shrinks
         std::size_t size = 0;
         std::size_t capacity = 0;
         /// Room for `n` more bytes at data + size (the caller fills them and adds n to size).
@@ -185,7 +191,7 @@ private:
             }
             return data.get() + size;
         }
-        std::uint64_t records = 0;
+        std::uint64_t records = 0; ///< 0: only the room for the marker, nothing to write
         unsigned refs = 0;
         event done;
         std::exception_ptr error;
@@ -221,6 +227,7 @@ private:
     file _segment; ///< the active segment
     std::uint64_t _segment_seq = 0;
     std::uint64_t _segment_size = 0; ///< bytes written to it (durable or not)
+    std::uint64_t _synced_size = 0;  ///< of which a completed fdatasync covers this many (the next sync marker's)
     std::uint64_t _reserved_end = 0; ///< blocks up to here are preallocated
     std::uint64_t _next_seq = 1;
 

@@ -12,7 +12,9 @@
 #include "runtime/defer.hh"
 #include "runtime/io.hh"
 #include "storage/detail/file_ops.hh"
+#include "storage/detail/power_loss_hooks.hh"
 #include "storage/dma_buffer.hh"
+#include "storage/fallbacks.hh"
 #include "storage/fault_injection.hh"
 
 namespace percore::storage {
@@ -42,14 +44,51 @@ bool retryable(int res) noexcept {
     return res == -EINTR || res == -EAGAIN;
 }
 
-/// fdatasync or fsync through io_uring, behind the fault-injection hook. \return 0 or -errno
-task<int> sync_fd(int fd, bool datasync) {
+/// fdatasync or fsync of `path` (null: a directory) through io_uring, behind the fault-injection and power-loss
+/// hooks. \return 0 or -errno
+task<int> sync_fd(int fd, bool datasync, const std::string* path) {
     const storage::detail::injected_fault fault = storage::detail::next_fault(fault_op::sync);
     if (fault.error != 0) {
         co_return -fault.error;
     }
-    co_return co_await detail::fsync_op(fd, datasync);
+    if (!detail::power_loss_armed()) {
+        co_return co_await detail::fsync_op(fd, datasync);
+    }
+    const std::int64_t ticket = detail::power_loss_begin_sync(path);
+    if (ticket < 0) {
+        co_return static_cast<int>(ticket);
+    }
+    const int r = co_await detail::fsync_op(fd, datasync);
+    co_return detail::power_loss_end_sync(path, ticket, r);
 }
+
+/// Brackets a change of `f` for the power-loss simulation: end_change when it goes out of scope.
+class tracked_change {
+public:
+    explicit tracked_change(const std::string& path) noexcept
+        : _path(path) {}
+    tracked_change(const tracked_change&) = delete;
+    tracked_change& operator=(const tracked_change&) = delete;
+    ~tracked_change() {
+        if (_id > 0) {
+            detail::power_loss_end_change(_path, _id);
+        }
+    }
+    /// Records the change (call only when armed: a coroutine call per write otherwise); throws EIO "<op> <path>"
+    /// when the power is off.
+    task<> begin(file& f, detail::change_kind kind, std::uint64_t offset, std::uint64_t length, std::string_view op,
+                 const void* data = nullptr) {
+        const std::int64_t id = co_await detail::power_loss_begin_change(f, kind, offset, length, data);
+        if (id < 0) {
+            throw_file_error(static_cast<int>(-id), op, _path);
+        }
+        _id = id;
+    }
+
+private:
+    const std::string& _path;
+    std::int64_t _id = 0;
+};
 
 } // namespace
 
@@ -101,21 +140,28 @@ task<file> file::open(std::string path, open_flags flags, file_options options) 
     // Opened buffered first, then switched to O_DIRECT: a file system that refuses O_DIRECT at open time may have
     // created the file before refusing, which would break a retry with O_EXCL. F_SETFL does no I/O.
     if (options.dma != dma_mode::off) {
-        const int fl = ::fcntl(fd, F_GETFL);
-        if (fl >= 0 && ::fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) {
-            f._dma = true;
-        } else if (options.dma == dma_mode::required) {
-            throw_file_error(errno, "open (O_DIRECT)", f._path);
+        int error = EINVAL; // a forced `dma` fallback answers as a file system without O_DIRECT (fallbacks.hh)
+        if (!fallback_forced(fallback::dma)) {
+            const int fl = ::fcntl(fd, F_GETFL);
+            if (fl >= 0 && ::fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) {
+                f._dma = true;
+            } else {
+                error = errno;
+            }
+        }
+        if (!f._dma && options.dma == dma_mode::required) {
+            throw_file_error(error, "open (O_DIRECT)", f._path);
         }
     }
     if (f._dma) {
-        struct statx st {};
-        const int r = co_await detail::statx_op(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &st);
-        std::size_t a = default_dma_alignment;
-        if (r == 0 && (st.stx_mask & STATX_DIOALIGN) != 0 && st.stx_dio_offset_align != 0) {
-            a = std::max<std::size_t>(st.stx_dio_mem_align, st.stx_dio_offset_align);
+        f._alignment = default_dma_alignment; // without STATX_DIOALIGN (before Linux 6.1, or forced `dioalign`)
+        if (!fallback_forced(fallback::dioalign)) {
+            struct statx st {};
+            const int r = co_await detail::statx_op(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &st);
+            if (r == 0 && (st.stx_mask & STATX_DIOALIGN) != 0 && st.stx_dio_offset_align != 0) {
+                f._alignment = std::max<std::size_t>(st.stx_dio_mem_align, st.stx_dio_offset_align);
+            }
         }
-        f._alignment = a;
     }
     if (has(flags, open_flags::create) && options.sync_directory) {
         co_await sync_directory(parent_directory(f._path));
@@ -168,6 +214,10 @@ task<std::size_t> file::read_at(std::uint64_t offset, void* buf, std::size_t len
 task<> file::write_at(std::uint64_t offset, const void* buf, std::size_t len) {
     check_open("write");
     check_alignment(offset, buf, len, "write");
+    tracked_change change(_path);
+    if (detail::power_loss_armed()) {
+        co_await change.begin(*this, detail::change_kind::write, offset, len, "write", buf);
+    }
     const auto* p = static_cast<const std::byte*>(buf);
     std::size_t done = 0;
     while (done < len) {
@@ -201,7 +251,7 @@ task<> file::write_at(std::uint64_t offset, const void* buf, std::size_t len) {
 
 task<> file::datasync() {
     check_open("fdatasync");
-    const int r = co_await sync_fd(_fd, true);
+    const int r = co_await sync_fd(_fd, true, &_path);
     if (r < 0) {
         throw_file_error(-r, "fdatasync", _path);
     }
@@ -209,7 +259,7 @@ task<> file::datasync() {
 
 task<> file::sync() {
     check_open("fsync");
-    const int r = co_await sync_fd(_fd, false);
+    const int r = co_await sync_fd(_fd, false, &_path);
     if (r < 0) {
         throw_file_error(-r, "fsync", _path);
     }
@@ -217,6 +267,10 @@ task<> file::sync() {
 
 task<> file::allocate(std::uint64_t offset, std::uint64_t len, bool keep_size) {
     check_open("fallocate");
+    tracked_change change(_path);
+    if (!keep_size && detail::power_loss_armed()) {
+        co_await change.begin(*this, detail::change_kind::extend, offset, len, "fallocate");
+    }
     const int r = co_await detail::fallocate_op(_fd, keep_size ? FALLOC_FL_KEEP_SIZE : 0, offset, len);
     if (r < 0) {
         throw_file_error(-r, "fallocate", _path);
@@ -225,6 +279,10 @@ task<> file::allocate(std::uint64_t offset, std::uint64_t len, bool keep_size) {
 
 task<> file::truncate(std::uint64_t len) {
     check_open("ftruncate");
+    tracked_change change(_path);
+    if (detail::power_loss_armed()) {
+        co_await change.begin(*this, detail::change_kind::truncate, len, 0, "ftruncate");
+    }
     int r = 0;
     if (detail::ftruncate_supported()) {
         r = co_await detail::ftruncate_op(_fd, len);
@@ -265,7 +323,7 @@ task<> sync_directory(std::string path) {
         throw_file_error(-fd, "open directory", path);
     }
     auto close_on_unwind = defer([fd] { ::close(fd); }); // an abort while syncing must not leak the descriptor
-    const int r = co_await sync_fd(fd, false);
+    const int r = co_await sync_fd(fd, false, nullptr);
     close_on_unwind.cancel();
     const int c = co_await io::close(fd);
     if (r < 0) {

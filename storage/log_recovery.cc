@@ -15,8 +15,11 @@ std::string corruption_message(const std::string& path, const segment_scan& s, b
                     std::to_string(s.file_size);
     if (kind == segment_kind::snapshot) {
         m += " in the compaction snapshot (synced before it was committed)";
+    } else if (!last_segment) {
+        m += " in a segment that is not the last (synced before the next one was started)";
     } else {
-        m += last_segment ? " with a valid record after it" : " in a segment that is not the last";
+        m += ", before offset " + std::to_string(s.durable_after_bad) + " which the sync marker at offset " +
+             std::to_string(s.voucher) + " shows was durable";
     }
     m += ": corruption before the tail of the log, which was left untouched. Opening with repair keeps the " +
          std::to_string(s.valid_end) + " bytes before it and drops " +
@@ -74,15 +77,28 @@ task<recovered_log> recover_log(std::string dir, std::size_t max_payload, bool r
         const segment_id id = replay[i];
         const std::string path = segment_path(dir, id);
         file f = co_await file::open(path, open_flags::read_write, recovery_file_options);
-        const segment_scan s = co_await scan_segment(f, max_payload, on_record);
+        const std::optional<std::uint64_t> log_seq =
+            id.kind == segment_kind::log ? std::optional<std::uint64_t>(id.seq) : std::nullopt;
+        const segment_scan s = co_await scan_segment(f, log_seq, max_payload, on_record);
         ++out.report.segments;
         out.report.records += s.records;
         out.report.bytes += s.valid_end;
         const bool last = i + 1 == replay.size();
         if (s.bad != record_status::ok) {
-            if (last && id.kind == segment_kind::log && !s.valid_record_after_bad) {
+            // Past the last durable point anything may be missing or torn, in any order (see the rules). An intact
+            // record that is merely longer than allowed is not damage: never cut it.
+            if (s.oversized != 0 && !repair) {
+                co_await f.close();
+                throw log_corruption_error(path + ": the record at offset " + std::to_string(s.valid_end) +
+                                               " is intact but holds " + std::to_string(s.oversized) +
+                                               " bytes, more than max_record_size (" + std::to_string(max_payload) +
+                                               "); the log was left untouched: open it with a larger max_record_size",
+                                           path, s.valid_end);
+            }
+            if (last && id.kind == segment_kind::log && s.durable_after_bad <= s.valid_end && s.oversized == 0) {
                 co_await cut(f, s.valid_end);
                 out.report.torn_tail_bytes = s.file_size - s.valid_end;
+                out.report.torn_tail_records = s.records_after_bad;
                 out.report.torn_tail_segment = path;
             } else if (repair) {
                 co_await cut(f, s.valid_end);

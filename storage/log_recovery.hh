@@ -6,13 +6,25 @@
 /// - The newest `<seq>.snap` is the base: older segments of either kind are superseded and removed (a compaction
 ///   that crashed after its rename but before its clean-up), and so are `*.tmp` files (one that crashed before).
 /// - Replay order: the snapshot, then each `.log` segment with a higher sequence number.
-/// - The first short or bad record of the last `.log` segment, with no valid record anywhere after it, is a torn
-///   tail: the segment is truncated there (and synced) and the dropped bytes are reported. Only the last write can
-///   be torn that way: the log syncs a segment before it writes to the next one, and it never writes past a
-///   failed write without first cutting it off.
-/// - Any other bad record (in an earlier segment, in the snapshot, or followed by a valid record) is corruption of
-///   data that was once intact: `log_corruption_error`, unless `repair` is set, in which case the valid prefix is
-///   kept (the segment is truncated at the bad record and every later segment removed) and the loss reported.
+/// - Only the last `.log` segment can hold data that was never synced: the log syncs a segment before it writes to
+///   the next one. In it, everything after the last successful fdatasync may be missing or torn after a power
+///   cut, and not only at the end: writeback takes the pages of unsynced writes (of several batches under
+///   everysec and no, of the last batch under always) to the disk in any order, and a page that did not make it
+///   reads as zeros (preallocated or unwritten extent), so intact records may follow a hole.
+/// - The durable point is written down in the log itself: every batch starts with a sync marker (sync_marker.hh)
+///   saying how much of the segment a completed fdatasync covered when the batch was written. A marker vouches
+///   only for bytes before itself, so what proves that damage was once durable is an intact marker *after* it
+///   that vouches for a point past it.
+/// - The first bad record of the last `.log` segment is therefore a torn tail unless such a marker follows it:
+///   the segment is cut there (truncated and synced), and the dropped bytes and the intact records among them are
+///   reported. Under always, the marker of a batch vouches for every batch before it: damage in an acknowledged
+///   batch is caught as soon as any later batch's marker survived.
+/// - An intact record longer than `max_payload` (written when the limit was larger) is refused wherever it is,
+///   with a message that says so: it is not damage, and cutting it would lose it and everything after it.
+/// - Any other bad record (in an earlier segment, in the snapshot, or before a point a later marker vouches for)
+///   is corruption of data that was once intact: `log_corruption_error`, unless `repair` is set, in which case the
+///   valid prefix is kept (the segment is truncated at the bad record and every later segment removed) and the
+///   loss reported.
 #pragma once
 
 #include <cstdint>
@@ -27,13 +39,14 @@ namespace percore::storage {
 
 /// What recovery found and did.
 struct recovery_report {
-    std::uint64_t segments = 0;        ///< segments replayed (the snapshot included)
-    std::uint64_t records = 0;         ///< records replayed
-    std::uint64_t bytes = 0;           ///< framed bytes replayed
-    std::uint64_t torn_tail_bytes = 0; ///< bytes cut off the end of the last segment
-    std::string torn_tail_segment;     ///< path of that segment ("" when nothing was cut)
-    std::uint64_t repaired_bytes = 0;  ///< bytes dropped by `repair` (the bad record onwards, later segments)
-    std::uint64_t removed_files = 0;   ///< superseded segments, uncommitted snapshots, segments dropped by repair
+    std::uint64_t segments = 0;          ///< segments replayed (the snapshot included)
+    std::uint64_t records = 0;           ///< records replayed
+    std::uint64_t bytes = 0;             ///< valid bytes of the segments replayed (framing and sync markers included)
+    std::uint64_t torn_tail_bytes = 0;   ///< bytes cut off the end of the last segment
+    std::uint64_t torn_tail_records = 0; ///< intact records among them (after the damage, so dropped with it)
+    std::string torn_tail_segment;       ///< path of that segment ("" when nothing was cut)
+    std::uint64_t repaired_bytes = 0;    ///< bytes dropped by `repair` (the bad record onwards, later segments)
+    std::uint64_t removed_files = 0;     ///< superseded segments, uncommitted snapshots, segments dropped by repair
 };
 
 /// Damage before the tail of the log. The log is left as it was.

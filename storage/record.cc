@@ -22,6 +22,8 @@ std::uint32_t load_le32(const std::byte* p) noexcept {
     return v;
 }
 
+constexpr std::uint32_t control_bit = std::uint32_t{1} << 31;
+
 std::uint32_t record_crc(const std::byte* length_bytes, std::span<const std::byte> payload) noexcept {
     const std::uint32_t c = detail::crc32c(length_bytes, 4);
     return detail::crc32c_extend(c, payload.data(), payload.size());
@@ -29,8 +31,9 @@ std::uint32_t record_crc(const std::byte* length_bytes, std::span<const std::byt
 
 } // namespace
 
-void encode_record(std::span<const std::byte> payload, std::byte* out) noexcept {
-    store_le32(out, static_cast<std::uint32_t>(payload.size()));
+void encode_record(std::span<const std::byte> payload, std::byte* out, record_kind kind) noexcept {
+    const auto length = static_cast<std::uint32_t>(payload.size());
+    store_le32(out, kind == record_kind::control ? length | control_bit : length);
     if (!payload.empty()) {
         std::memcpy(out + record_header_size, payload.data(), payload.size());
     }
@@ -43,9 +46,11 @@ decoded_record decode_record(std::span<const std::byte> in, std::size_t max_payl
         r.status = record_status::short_header;
         return r;
     }
-    const std::size_t len = load_le32(in.data());
+    const std::uint32_t word = load_le32(in.data());
+    r.kind = (word & control_bit) != 0 ? record_kind::control : record_kind::data;
+    const std::size_t len = word & ~control_bit;
     r.length = len;
-    if (len > max_payload) {
+    if (len > (r.kind == record_kind::control ? max_control_payload : max_payload)) {
         r.status = record_status::too_long;
         return r;
     }
@@ -76,6 +81,8 @@ const char* to_string(record_status s) noexcept {
         return "length out of range";
     case record_status::bad_checksum:
         return "bad checksum";
+    case record_status::bad_control:
+        return "misplaced control record";
     }
     return "?";
 }

@@ -9,6 +9,7 @@
 
 #include "runtime/blocking.hh"
 #include "storage/file_stream.hh"
+#include "storage/sync_marker.hh"
 
 namespace percore::storage {
 
@@ -18,8 +19,8 @@ constexpr std::string_view log_suffix = ".log";
 constexpr std::string_view snapshot_suffix = ".snap";
 constexpr std::size_t seq_digits = 16;
 constexpr std::size_t scan_chunk = 1 << 20;
-/// How many payload bytes the search for a valid record after a bad one may checksum before it gives up and
-/// assumes there is one (refusing to call the damage a torn tail is the safe answer).
+/// How many payload bytes the search after a bad record may checksum to count the intact data records there
+/// (sync markers, 28 bytes each, are always checked: they decide torn tail or corruption).
 constexpr std::uint64_t resync_budget = 64 << 20;
 
 struct listing_result {
@@ -49,30 +50,52 @@ listing_result read_directory(const std::string& dir) {
     return out;
 }
 
-task<bool> valid_record_after(file& f, std::uint64_t bad_at, std::uint64_t file_size, std::size_t max_payload) {
-    file_reader r(f, bad_at + 1, scan_chunk);
+/// A sync marker of segment `log_seq` that belongs at `pos`.
+bool is_marker_at(const decoded_record& d, std::optional<std::uint64_t> log_seq, std::uint64_t pos) noexcept {
+    if (d.kind != record_kind::control || !log_seq) {
+        return false;
+    }
+    const std::optional<sync_marker> m = parse_sync_marker(d.payload);
+    return m && m->segment == *log_seq && m->offset == pos;
+}
+
+/// Everything after the bad record at s.valid_end: intact records, and what the intact markers vouch for.
+task<> scan_after_damage(file& f, std::optional<std::uint64_t> log_seq, std::size_t max_payload, segment_scan& s) {
+    const std::uint64_t start = s.valid_end + 1;
+    file_reader r(f, start, scan_chunk);
     std::uint64_t budget = resync_budget;
-    for (std::uint64_t pos = bad_at + 1; pos + record_header_size <= file_size; ++pos, r.consume(1)) {
+    for (std::uint64_t pos = start; pos + record_header_size <= s.file_size;) {
         if (r.available().size() < record_header_size) {
             co_await r.fill(record_header_size);
         }
         decoded_record d = decode_record(r.available(), max_payload);
-        if (d.status == record_status::short_payload && pos + framed_size(d.length) <= file_size) {
-            if (budget < d.length) {
-                co_return true;
+        if (d.status == record_status::short_payload && pos + framed_size(d.length) <= s.file_size) {
+            // Control records are small: always checked. Data records cost their length, within the budget.
+            const bool check = d.kind == record_kind::control || budget >= d.length;
+            if (check) {
+                budget -= d.kind == record_kind::control ? 0 : d.length;
+                co_await r.fill(framed_size(d.length));
+                d = decode_record(r.available(), max_payload);
             }
-            budget -= d.length;
-            co_await r.fill(framed_size(d.length));
-            d = decode_record(r.available(), max_payload);
         }
-        if (d.status == record_status::ok) {
-            co_return true;
+        if (d.status == record_status::ok && (d.kind == record_kind::data || is_marker_at(d, log_seq, pos))) {
+            if (d.kind == record_kind::data) {
+                ++s.records_after_bad;
+            } else if (const std::uint64_t synced = parse_sync_marker(d.payload)->synced;
+                       synced > s.durable_after_bad) {
+                s.durable_after_bad = synced;
+                s.voucher = pos;
+            }
+            r.consume(d.size); // records follow each other: no need to look inside this one
+            pos += d.size;
+            continue;
         }
         if (r.available().empty()) {
             break;
         }
+        r.consume(1);
+        ++pos;
     }
-    co_return false;
 }
 
 } // namespace
@@ -122,7 +145,8 @@ task<directory_entries> list_directory(std::string dir) {
     co_return std::move(r.entries);
 }
 
-task<segment_scan> scan_segment(file& f, std::size_t max_payload, const record_handler& on_record) {
+task<segment_scan> scan_segment(file& f, std::optional<std::uint64_t> log_seq, std::size_t max_payload,
+                                const record_handler& on_record) {
     segment_scan s;
     s.file_size = co_await f.size();
     file_reader r(f, 0, scan_chunk);
@@ -138,17 +162,29 @@ task<segment_scan> scan_segment(file& f, std::size_t max_payload, const record_h
             co_await r.fill(framed_size(d.length));
             d = decode_record(r.available(), max_payload);
         }
+        if (d.status == record_status::ok && d.kind == record_kind::control &&
+            !is_marker_at(d, log_seq, r.position())) {
+            d.status = record_status::bad_control;
+        }
+        if (d.status == record_status::too_long && d.kind == record_kind::data &&
+            r.position() + framed_size(d.length) <= s.file_size) {
+            // Damage, or a record written when max_record_size was larger? Only its checksum can tell.
+            co_await r.fill(framed_size(d.length));
+            s.oversized = decode_record(r.available(), d.length).status == record_status::ok ? d.length : 0;
+        }
         if (d.status != record_status::ok) {
             s.bad = d.status;
             break;
         }
-        on_record(d.payload);
-        ++s.records;
+        if (d.kind == record_kind::data) {
+            on_record(d.payload);
+            ++s.records;
+        }
         r.consume(d.size);
     }
     s.valid_end = r.position();
     if (s.bad != record_status::ok) {
-        s.valid_record_after_bad = co_await valid_record_after(f, s.valid_end, s.file_size, max_payload);
+        co_await scan_after_damage(f, log_seq, max_payload, s);
     }
     co_return s;
 }

@@ -47,16 +47,24 @@ struct directory_entries {
 task<directory_entries> list_directory(std::string dir);
 
 struct segment_scan {
-    std::uint64_t records = 0;
-    std::uint64_t valid_end = 0; ///< offset just past the last good record
+    std::uint64_t records = 0;   ///< data records replayed
+    std::uint64_t valid_end = 0; ///< offset just past the last good record (or sync marker)
     std::uint64_t file_size = 0;
     record_status bad = record_status::ok; ///< why the scan stopped before file_size (ok: it did not)
-    bool valid_record_after_bad = false;   ///< a well-formed record starts somewhere after the bad one
+    std::uint64_t oversized = 0;           ///< bad == too_long and the record is intact: its length (not damage)
+    // What lies after the damage (when bad != ok):
+    std::uint64_t records_after_bad = 0; ///< intact data records found after it (not replayed)
+    std::uint64_t durable_after_bad = 0; ///< the furthest durable point an intact sync marker after it vouches for
+    std::uint64_t voucher = 0;           ///< the offset of that marker
 };
 
-/// Replays the records of one segment from offset 0 until the end or the first bad record. When a bad record is
-/// found, looks for a valid record after it (every byte offset; bounded work, erring towards "found"): none means
-/// the damage is a torn tail. \shard_local
-task<segment_scan> scan_segment(file& f, std::size_t max_payload, const record_handler& on_record);
+/// Replays the data records of one segment from offset 0 until the end or the first bad record, checking the
+/// sync markers on the way (those of `log_seq`; nullopt for a snapshot, which has none). When a bad record is
+/// found, searches the rest of the segment byte by byte for intact records and sync markers: a marker after
+/// the damage that vouches for a durable point past it shows the damage was once durable. Counting the data
+/// records has a bounded budget (it errs towards counting fewer); every marker-shaped record is checked.
+/// \shard_local
+task<segment_scan> scan_segment(file& f, std::optional<std::uint64_t> log_seq, std::size_t max_payload,
+                                const record_handler& on_record);
 
 } // namespace percore::storage

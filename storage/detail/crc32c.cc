@@ -7,6 +7,8 @@
 #include <nmmintrin.h>
 #endif
 
+#include "storage/fallbacks.hh"
+
 namespace percore::detail {
 
 namespace {
@@ -134,7 +136,7 @@ using extend_fn = std::uint32_t (*)(std::uint32_t, const void*, std::size_t) noe
 
 extend_fn pick() noexcept {
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("sse4.2")) {
+    if (__builtin_cpu_supports("sse4.2") && !storage::fallback_forced(storage::fallback::crc32c)) {
         return &extend_sse42;
     }
 #endif

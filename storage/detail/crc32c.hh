@@ -1,6 +1,7 @@
 /// \file
 /// \brief CRC-32C (Castagnoli, the iSCSI / ext4 / RocksDB checksum): SSE4.2 `crc32` instruction when the CPU has
-/// it (checked once at start-up), slicing-by-8 tables otherwise. Both give the same values (tests compare them).
+/// it (checked once at start-up) and the `crc32c` fallback is not forced (fallbacks.hh), slicing-by-8 tables
+/// otherwise. Both give the same values (tests compare them).
 ///
 /// \code
 /// std::uint32_t c = percore::detail::crc32c(data, size);            // one shot

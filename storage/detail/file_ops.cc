@@ -7,6 +7,7 @@
 #include <liburing.h>
 
 #include "runtime/reactor.hh"
+#include "storage/fallbacks.hh"
 
 namespace percore::storage::detail {
 
@@ -52,7 +53,8 @@ void mkdirat_op::prepare(io_uring_sqe* sqe) noexcept {
 }
 
 bool ftruncate_supported() noexcept {
-    return ::percore::detail::tl_reactor != nullptr && ::percore::detail::tl_reactor->ring().supports(op_ftruncate);
+    return ::percore::detail::tl_reactor != nullptr && ::percore::detail::tl_reactor->ring().supports(op_ftruncate) &&
+           !fallback_forced(fallback::ftruncate);
 }
 
 } // namespace percore::storage::detail

@@ -127,7 +127,8 @@ private:
     mode_t _mode;
 };
 
-/// Whether this shard's ring supports IORING_OP_FTRUNCATE (probed when the ring was set up). \shard_local
+/// Whether this shard's ring supports IORING_OP_FTRUNCATE (probed when the ring was set up) and the fallback is
+/// not forced (fallbacks.hh). \shard_local
 [[nodiscard]] bool ftruncate_supported() noexcept;
 
 } // namespace percore::storage::detail

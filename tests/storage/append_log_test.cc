@@ -2,6 +2,9 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -9,7 +12,9 @@
 #include "runtime/spawn.hh"
 #include "runtime/timer.hh"
 #include "storage/append_log.hh"
+#include "storage/record.hh"
 #include "storage/segment.hh"
+#include "storage/sync_marker.hh"
 #include "tests/storage/helpers.hh"
 #include "tests/support/test_runtime.hh"
 #include "tests/support/tmpdir.hh"
@@ -28,9 +33,72 @@ task<> append_numbered(append_log& log, std::size_t first, std::size_t count, st
     }
 }
 
+struct marker_at {
+    std::uint64_t offset;
+    std::uint64_t synced;
+    bool operator==(const marker_at&) const = default;
+};
+
+/// The sync markers of a segment file, in order; checks that each one names its segment and place.
+std::vector<marker_at> markers_of(const std::string& path, std::uint64_t seq) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string s{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(s.data()), s.size());
+    std::vector<marker_at> out;
+    for (std::size_t at = 0; at < bytes.size();) {
+        const decoded_record r = decode_record(bytes.subspan(at), 1 << 20);
+        REQUIRE(r.status == record_status::ok);
+        if (r.kind == record_kind::control) {
+            const auto m = parse_sync_marker(r.payload);
+            REQUIRE(m.has_value());
+            CHECK(m->segment == seq);
+            CHECK(m->offset == at);
+            out.push_back({m->offset, m->synced});
+        }
+        at += r.size;
+    }
+    return out;
+}
+
 } // namespace
 
 TEST_SUITE("storage/append_log") {
+
+    RUNTIME_TEST_CASE("every batch starts with a sync marker saying what the last completed fdatasync covered") {
+        test::tmpdir dir;
+        constexpr std::uint64_t batch = sync_marker_size + framed_size(40); // a marker and one numbered record
+        const std::string seg = dir.path() + "/" + segment_file_name({1, segment_kind::log});
+        SUBCASE("always: each batch vouches for every byte before it") {
+            test::opened_log o = co_await test::open_log(dir.path());
+            co_await append_numbered(*o.log, 0, 3, 1);
+            co_await o.log->close();
+            CHECK(markers_of(seg, 1) == std::vector<marker_at>{{0, 0}, {batch, batch}, {2 * batch, 2 * batch}});
+        }
+        SUBCASE("no: the markers lag until a sync completes, and a reopened log starts from its synced tail") {
+            test::opened_log o = co_await test::open_log(dir.path(), {.policy = durability::no});
+            co_await append_numbered(*o.log, 0, 3, 1);
+            co_await o.log->sync();
+            co_await append_numbered(*o.log, 3, 2, 1);
+            co_await o.log->close();
+            test::opened_log again = co_await test::open_log(dir.path(), {.policy = durability::no});
+            co_await append_numbered(*again.log, 5, 1, 1);
+            co_await again.log->close();
+            CHECK(markers_of(seg, 1) == std::vector<marker_at>{{0, 0},
+                                                               {batch, 0},
+                                                               {2 * batch, 0},
+                                                               {3 * batch, 3 * batch},
+                                                               {4 * batch, 3 * batch},
+                                                               {5 * batch, 5 * batch}});
+        }
+        SUBCASE("a new segment starts from nothing synced") {
+            test::opened_log o = co_await test::open_log(dir.path(), {.segment_size = 2 * batch});
+            co_await append_numbered(*o.log, 0, 3, 1);
+            co_await o.log->close();
+            CHECK(markers_of(seg, 1) == std::vector<marker_at>{{0, 0}, {batch, batch}});
+            CHECK(markers_of(dir.path() + "/" + segment_file_name({2, segment_kind::log}), 2) ==
+                  std::vector<marker_at>{{0, 0}});
+        }
+    }
 
     RUNTIME_TEST_CASE("appended records are replayed in order after reopening") {
         test::tmpdir dir;
@@ -209,21 +277,29 @@ TEST_SUITE("storage/append_log") {
         CHECK(co_await test::replay(dir.path()) == numbered_range(0, 20));
     }
 
-    RUNTIME_TEST_CASE("a compaction that crashed before or after its rename recovers to a consistent log") {
+    RUNTIME_TEST_CASE("a compaction that crashed before its rename is rolled back, one that crashed after it is kept") {
         test::tmpdir dir;
         const std::string log_dir = dir.file("log");
         test::opened_log o = co_await test::open_log(log_dir);
         co_await append_numbered(*o.log, 0, 10, 1);
         co_await o.log->close();
-        const std::string old_segment = log_dir + "/" + files_in(log_dir).front();
+        const std::string old_name = files_in(log_dir).front();
+        const std::string old_segment = log_dir + "/" + old_name;
         std::filesystem::copy_file(old_segment, dir.file("saved"));
 
+        std::vector<std::string> want;    // what recovery must replay
+        std::string leftover;             // the file it must remove
+        std::vector<std::string> remains; // the files it must keep
         SUBCASE("before: only the temporary file was written") {
             test::opened_log p = co_await test::open_log(log_dir);
             log_compaction c = co_await p.log->begin_compaction();
             co_await c.add(test::as_bytes("never committed"));
+            co_await c.add(test::as_bytes("never committed either"));
             co_await p.log->close();
             // c is dropped without commit: its ".snap.tmp" stays, as after a crash
+            want = numbered_range(0, 10);
+            leftover = segment_file_name({2, segment_kind::snapshot}) + ".tmp";
+            remains = {old_name, segment_file_name({3, segment_kind::log})};
         }
         SUBCASE("after: the snapshot was renamed, the old segments not yet removed") {
             test::opened_log p = co_await test::open_log(log_dir);
@@ -232,19 +308,16 @@ TEST_SUITE("storage/append_log") {
             co_await c.commit();
             co_await p.log->close();
             std::filesystem::copy_file(dir.file("saved"), old_segment); // as if the crash came before the removal
+            want = {"snapshot"};
+            leftover = old_name;
+            remains = {segment_file_name({2, segment_kind::snapshot}), segment_file_name({3, segment_kind::log})};
         }
+        REQUIRE(std::filesystem::exists(log_dir + "/" + leftover));
         test::opened_log r = co_await test::open_log(log_dir);
+        CHECK(r.replayed == want);
         CHECK(r.log->recovery().removed_files == 1);
-        const bool committed = r.replayed.size() == 1;
-        if (committed) {
-            CHECK(r.replayed.front() == "snapshot");
-        } else {
-            CHECK(r.replayed == numbered_range(0, 10));
-        }
         co_await r.log->close();
-        for (const auto& n : files_in(log_dir)) {
-            CHECK_FALSE(n.ends_with(".tmp"));
-        }
+        CHECK(files_in(log_dir) == remains);
     }
 
     RUNTIME_TEST_CASE("everysec acknowledges at write time and syncs within the interval") {

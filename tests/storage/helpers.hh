@@ -13,6 +13,8 @@
 #include <system_error>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "storage/append_log.hh"
 
 namespace percore::test {
@@ -86,3 +88,16 @@ task<int> error_of(task<T> t, std::string* what = nullptr) {
 }
 
 } // namespace percore::test
+
+/// Failed CHECKs comparing lists of records show them (the size, then the first few, shortened).
+template <>
+struct doctest::StringMaker<std::vector<std::string>> {
+    static String convert(const std::vector<std::string>& v) {
+        std::string out = "[" + std::to_string(v.size()) + "] {";
+        for (std::size_t i = 0; i < v.size() && i < 6; ++i) {
+            out += (i == 0 ? "\"" : ", \"") + v[i].substr(0, 24) + (v[i].size() > 24 ? "...\"" : "\"");
+        }
+        out += v.size() > 6 ? ", ...}" : "}";
+        return out.c_str();
+    }
+};
