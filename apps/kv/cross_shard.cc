@@ -1,0 +1,308 @@
+#include "apps/kv/cross_shard.hh"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include "apps/kv/commands/util.hh"
+#include "apps/kv/slot.hh"
+#include "runtime/abort_shield.hh"
+#include "runtime/when_all.hh"
+#include "shard/shard_id.hh"
+
+namespace percore::kv {
+
+// ---------------------------------------------------------------------------------------------------- locks
+
+task<> shard_lock_set::acquire(std::vector<unsigned> shards, bool exclusive) {
+    std::sort(shards.begin(), shards.end());
+    shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+    _exclusive = exclusive;
+    abort_shield shield; // a lock taken on another shard must be released: never stop halfway
+    for (unsigned s : shards) {
+        co_await _shards.invoke_on(s, [exclusive](shard_state& st) -> task<> {
+            if (exclusive) {
+                co_await st.lock.lock();
+            } else {
+                co_await st.lock.lock_shared();
+            }
+        });
+        _held.push_back(s);
+    }
+}
+
+task<> shard_lock_set::release() {
+    abort_shield shield;
+    std::vector<task<>> releases;
+    for (unsigned s : _held) {
+        releases.push_back(_shards.invoke_on(s, [ex = _exclusive](shard_state& st) {
+            if (ex) {
+                st.lock.unlock();
+            } else {
+                st.lock.unlock_shared();
+            }
+        }));
+    }
+    _held.clear();
+    co_await when_all(std::move(releases));
+}
+
+bool shard_lock_set::holds(unsigned shard) const noexcept {
+    return std::find(_held.begin(), _held.end(), shard) != _held.end();
+}
+
+void shards_of_keys(const command_spec& spec, argv_t argv, std::vector<std::size_t>& key_pos,
+                    std::vector<unsigned>& owners, std::vector<unsigned>& involved) {
+    key_positions(spec, argv, key_pos);
+    owners.clear();
+    involved.clear();
+    const unsigned n = shard_count();
+    for (std::size_t p : key_pos) {
+        const unsigned s = slot_shard(key_slot(argv[p]), n);
+        owners.push_back(s);
+        involved.push_back(s);
+    }
+    std::sort(involved.begin(), involved.end());
+    involved.erase(std::unique(involved.begin(), involved.end()), involved.end());
+}
+
+namespace {
+
+/// Keys (as owned strings) of each involved shard, with the index of each key in the command's key order.
+struct split_keys {
+    std::vector<unsigned> shards;
+    std::vector<std::vector<std::string>> keys;
+    std::vector<std::vector<std::size_t>> order;
+};
+
+split_keys split(argv_t argv, const std::vector<std::size_t>& key_pos, const std::vector<unsigned>& owners,
+                 const std::vector<unsigned>& involved) {
+    split_keys out;
+    out.shards = involved;
+    out.keys.resize(involved.size());
+    out.order.resize(involved.size());
+    for (std::size_t k = 0; k < key_pos.size(); ++k) {
+        const auto i =
+            static_cast<std::size_t>(std::lower_bound(involved.begin(), involved.end(), owners[k]) - involved.begin());
+        out.keys[i].emplace_back(argv[key_pos[k]]);
+        out.order[i].push_back(k);
+    }
+    return out;
+}
+
+/// Runs `fn(shard_state&, keys)` on every involved shard at once; \return the results in `involved` order.
+template <typename Fn>
+task<std::vector<std::invoke_result_t<Fn&, shard_state&, std::vector<std::string>&>>>
+on_each(sharded<shard_state>& shards, split_keys& sk, Fn fn) {
+    using R = std::invoke_result_t<Fn&, shard_state&, std::vector<std::string>&>;
+    std::vector<task<R>> parts;
+    for (std::size_t i = 0; i < sk.shards.size(); ++i) {
+        parts.push_back(shards.invoke_on(sk.shards[i], [fn, keys = &sk.keys[i]](shard_state& st) mutable {
+            st.db.set_now(now_ms());
+            return fn(st, *keys);
+        }));
+    }
+    co_return co_await when_all(std::move(parts));
+}
+
+task<> mget(sharded<shard_state>& shards, split_keys& sk, std::size_t nkeys, resp::reply_writer& out) {
+    auto parts = co_await on_each(shards, sk, [](shard_state& st, std::vector<std::string>& keys) {
+        std::vector<std::optional<std::string>> values;
+        for (const std::string& k : keys) {
+            object* o = st.db.find(k);
+            if (o != nullptr && o->type() == value_type::string) {
+                values.emplace_back(o->str());
+            } else {
+                values.emplace_back();
+            }
+        }
+        return values;
+    });
+    std::vector<const std::optional<std::string>*> ordered(nkeys);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        for (std::size_t j = 0; j < parts[i].size(); ++j) {
+            ordered[sk.order[i][j]] = &parts[i][j];
+        }
+    }
+    out.array(nkeys);
+    for (const auto* v : ordered) {
+        if (v->has_value()) {
+            out.bulk(**v);
+        } else {
+            out.null();
+        }
+    }
+}
+
+task<std::int64_t> count_keys(sharded<shard_state>& shards, split_keys& sk, bool erase) {
+    auto parts = co_await on_each(shards, sk, [erase](shard_state& st, std::vector<std::string>& keys) {
+        std::int64_t n = 0;
+        for (const std::string& k : keys) {
+            n += (erase ? st.db.erase(k) : st.db.find(k) != nullptr) ? 1 : 0;
+        }
+        return n;
+    });
+    std::int64_t total = 0;
+    for (std::int64_t n : parts) {
+        total += n;
+    }
+    co_return total;
+}
+
+/// MSET and MSETNX: `values[i]` goes with key i of the command.
+task<> set_all(sharded<shard_state>& shards, split_keys& sk, argv_t argv, const std::vector<std::size_t>& key_pos) {
+    std::vector<std::vector<std::string>> values(sk.shards.size());
+    for (std::size_t i = 0; i < sk.shards.size(); ++i) {
+        for (std::size_t k : sk.order[i]) {
+            values[i].emplace_back(argv[key_pos[k] + 1]);
+        }
+    }
+    std::vector<task<>> parts;
+    for (std::size_t i = 0; i < sk.shards.size(); ++i) {
+        parts.push_back(shards.invoke_on(sk.shards[i], [keys = &sk.keys[i], vals = &values[i]](shard_state& st) {
+            st.db.set_now(now_ms());
+            for (std::size_t j = 0; j < keys->size(); ++j) {
+                st.db.set((*keys)[j], object(std::move((*vals)[j])));
+            }
+        }));
+    }
+    co_await when_all(std::move(parts));
+}
+
+/// A key's value and expiry, carried between shards.
+struct carried {
+    std::optional<object> value;
+    std::optional<std::int64_t> expiry;
+};
+
+/// Gathers the keys into a scratch keyspace, runs the command there, writes back what it changed.
+task<> gather_run_scatter(sharded<shard_state>& shards, const command_spec& spec, argv_t argv, split_keys& sk,
+                          resp::reply_writer& out) {
+    auto gathered = co_await on_each(shards, sk, [](shard_state& st, std::vector<std::string>& keys) {
+        std::vector<carried> values;
+        for (const std::string& k : keys) {
+            carried c;
+            if (object* o = st.db.find(k)) {
+                c.value = o->clone();
+                c.expiry = st.db.expiry(k);
+            }
+            values.push_back(std::move(c));
+        }
+        return values;
+    });
+    keyspace scratch;
+    scratch.set_now(now_ms());
+    for (std::size_t i = 0; i < gathered.size(); ++i) {
+        for (std::size_t j = 0; j < gathered[i].size(); ++j) {
+            carried& c = gathered[i][j];
+            if (c.value) {
+                scratch.set(sk.keys[i][j], std::move(*c.value));
+                if (c.expiry) {
+                    scratch.set_expiry(sk.keys[i][j], *c.expiry);
+                }
+            }
+        }
+    }
+    std::vector<std::string> journal;
+    scratch.set_journal(&journal);
+    exec_context ctx{scratch, out, shards.local()};
+    spec.fn(ctx, argv);
+    scratch.set_journal(nullptr);
+    if (journal.empty()) {
+        co_return;
+    }
+    std::sort(journal.begin(), journal.end());
+    journal.erase(std::unique(journal.begin(), journal.end()), journal.end());
+    // Write back each changed key to its owner: its new value and expiry, or its deletion.
+    std::vector<std::vector<std::pair<std::string, carried>>> back(sk.shards.size());
+    for (const std::string& k : journal) {
+        const unsigned owner = slot_shard(key_slot(k), shard_count());
+        const auto i =
+            static_cast<std::size_t>(std::lower_bound(sk.shards.begin(), sk.shards.end(), owner) - sk.shards.begin());
+        carried c;
+        if (object* o = scratch.find(k)) {
+            c.value = std::move(*o);
+            c.expiry = scratch.expiry(k);
+        }
+        back[i].emplace_back(k, std::move(c));
+    }
+    std::vector<task<>> parts;
+    for (std::size_t i = 0; i < sk.shards.size(); ++i) {
+        if (back[i].empty()) {
+            continue;
+        }
+        parts.push_back(shards.invoke_on(sk.shards[i], [changes = &back[i]](shard_state& st) {
+            st.db.set_now(now_ms());
+            for (auto& [key, c] : *changes) {
+                if (c.value) {
+                    st.db.set(key, std::move(*c.value));
+                    if (c.expiry) {
+                        st.db.set_expiry(key, *c.expiry);
+                    }
+                } else {
+                    st.db.erase(key);
+                }
+            }
+        }));
+    }
+    co_await when_all(std::move(parts));
+}
+
+task<> run_parts(sharded<shard_state>& shards, const command_spec& spec, argv_t argv,
+                 const std::vector<std::size_t>& key_pos, split_keys& sk, resp::reply_writer& out) {
+    const std::string_view name = spec.name;
+    if (name == "mget") {
+        co_await mget(shards, sk, key_pos.size(), out);
+    } else if (name == "del" || name == "unlink") {
+        out.integer(co_await count_keys(shards, sk, true));
+    } else if (name == "exists" || name == "touch") {
+        out.integer(co_await count_keys(shards, sk, false));
+    } else if (name == "mset" || name == "msetnx") {
+        if (argv.size() % 2 == 0) {
+            out.error(arity_error(name));
+            co_return;
+        }
+        if (name == "msetnx" && co_await count_keys(shards, sk, false) > 0) {
+            out.integer(0);
+            co_return;
+        }
+        co_await set_all(shards, sk, argv, key_pos);
+        if (name == "msetnx") {
+            out.integer(1);
+        } else {
+            out.ok();
+        }
+    } else {
+        co_await gather_run_scatter(shards, spec, argv, sk, out);
+    }
+}
+
+} // namespace
+
+task<> run_cross_shard(sharded<shard_state>& shards, const command_spec& spec, argv_t argv, resp::reply_writer& out,
+                       shard_lock_set* held) {
+    std::vector<std::size_t> key_pos;
+    std::vector<unsigned> owners;
+    std::vector<unsigned> involved;
+    shards_of_keys(spec, argv, key_pos, owners, involved);
+    split_keys sk = split(argv, key_pos, owners, involved);
+    if (held != nullptr) {
+        co_await run_parts(shards, spec, argv, key_pos, sk, out);
+        co_return;
+    }
+    shard_lock_set locks(shards);
+    co_await locks.acquire(involved, (spec.flags & cmd_readonly) == 0);
+    std::exception_ptr failure;
+    try {
+        abort_shield shield; // the parts run to their end: half an MSET must not be left behind
+        co_await run_parts(shards, spec, argv, key_pos, sk, out);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    co_await locks.release();
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+}
+
+} // namespace percore::kv

@@ -1,0 +1,53 @@
+/// \file
+/// \brief Commands whose keys live on several shards, made atomic with per-shard locks taken in shard order.
+///
+/// A multi-shard operation takes `shard_state::lock` on every shard it touches, in ascending shard order
+/// (exclusive to write, shared to read), does its work there, then releases them all. Batches of ordinary commands
+/// take the same lock for their (synchronous) duration, so while an operation holds a shard nobody else reads or
+/// writes there: no reader sees half of an MSET, MULTI/EXEC or RENAME, and a reader holding shard A's lock while it
+/// waits for shard B's keeps any writer of both out. Taking the locks in one global order rules out deadlock.
+///
+/// MGET, MSET, MSETNX, DEL, UNLINK, EXISTS and TOUCH split their keys by shard and merge the results. Any other
+/// keyed command (RENAME, COPY, set algebra...) gathers copies of its keys' values from their shards into a
+/// scratch keyspace, runs there unchanged, and writes back the keys it changed.
+#pragma once
+
+#include <vector>
+
+#include "apps/kv/command.hh"
+#include "apps/kv/shard_state.hh"
+#include "runtime/task.hh"
+#include "shard/sharded.hh"
+
+namespace percore::kv {
+
+/// The locks of one multi-shard operation. Acquisition and release run to their end even if the task is aborted.
+class shard_lock_set {
+public:
+    explicit shard_lock_set(sharded<shard_state>& shards) noexcept
+        : _shards(shards) {}
+    shard_lock_set(const shard_lock_set&) = delete;
+    shard_lock_set& operator=(const shard_lock_set&) = delete;
+
+    /// Takes the lock of every shard in `shards` (any order, duplicates allowed), in ascending order.
+    task<> acquire(std::vector<unsigned> shards, bool exclusive);
+    task<> release();
+    [[nodiscard]] bool holds(unsigned shard) const noexcept;
+    [[nodiscard]] const std::vector<unsigned>& held() const noexcept { return _held; }
+
+private:
+    sharded<shard_state>& _shards;
+    std::vector<unsigned> _held;
+    bool _exclusive = false;
+};
+
+/// The owning shard of each of `argv`'s keys (in key order) and the sorted set of shards.
+void shards_of_keys(const command_spec& spec, argv_t argv, std::vector<std::size_t>& key_pos,
+                    std::vector<unsigned>& owners, std::vector<unsigned>& involved);
+
+/// Runs `spec` (a keyed command whose keys live on several shards), writing its reply to `out`. Takes the locks
+/// itself, unless `held` (EXEC) already holds every shard involved.
+task<> run_cross_shard(sharded<shard_state>& shards, const command_spec& spec, argv_t argv, resp::reply_writer& out,
+                       shard_lock_set* held);
+
+} // namespace percore::kv

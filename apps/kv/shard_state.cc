@@ -1,0 +1,108 @@
+#include "apps/kv/shard_state.hh"
+
+#include <chrono>
+
+#include "shard/shard_id.hh"
+
+namespace percore::kv {
+
+const char* to_string(eviction_policy p) noexcept {
+    switch (p) {
+    case eviction_policy::noeviction:
+        return "noeviction";
+    case eviction_policy::allkeys_lru:
+        return "allkeys-lru";
+    }
+    return "?";
+}
+
+std::int64_t now_ms() noexcept {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+shard_state::shard_state(settings s)
+    : _settings(std::move(s)) {
+}
+
+void shard_state::start() {
+    _expiry_timer.set_callback([this] {
+        db.set_now(now_ms());
+        // A bounded slice per tick (a quarter of the tick at most, as Redis's slow cycle).
+        db.active_expire_cycle(static_cast<std::int64_t>(250'000 / std::max(1U, _settings.hz)));
+    });
+    _expiry_timer.arm_periodic(std::chrono::milliseconds(1000 / std::max(1U, _settings.hz)));
+}
+
+task<> shard_state::stop() {
+    _expiry_timer.cancel();
+    co_return;
+}
+
+std::size_t shard_state::client_share() const noexcept {
+    const std::size_t shards = shard_count();
+    const std::size_t base = _settings.maxclients / shards;
+    return base + (this_shard_id() < _settings.maxclients % shards ? 1 : 0);
+}
+
+std::uint64_t shard_state::maxmemory_share() const noexcept {
+    return _settings.maxmemory / shard_count();
+}
+
+bool shard_state::make_room() {
+    const std::uint64_t limit = maxmemory_share();
+    if (limit == 0 || db.memory() <= limit) {
+        return true;
+    }
+    if (_settings.policy == eviction_policy::noeviction) {
+        return false;
+    }
+    // Evict sampled least-recently-used keys until under the limit (bounded, as Redis's performEvictions).
+    for (int i = 0; i < 1024 && db.memory() > limit; ++i) {
+        auto victim = db.lru_victim(_settings.maxmemory_samples);
+        if (!victim) {
+            break;
+        }
+        db.erase(*victim);
+        ++counters.evicted_keys;
+    }
+    return db.memory() <= limit;
+}
+
+void shard_state::execute_one(const command_spec& spec, argv_t argv, resp::reply_writer& out) {
+    ++counters.commands;
+    if ((spec.flags & cmd_denyoom) != 0 && _settings.maxmemory != 0 && !make_room()) {
+        out.error("OOM command not allowed when used memory > 'maxmemory'.");
+        return;
+    }
+    exec_context ctx{db, out, *this};
+    spec.fn(ctx, argv);
+}
+
+void shard_state::execute(batch& b) {
+    db.set_now(now_ms());
+    resp::reply_writer out(b.replies, b.protocol);
+    b.ends.reserve(b.specs.size());
+    for (std::size_t i = 0; i < b.specs.size(); ++i) {
+        execute_one(*b.specs[i], b.argvs[i], out);
+        b.ends.push_back(static_cast<std::uint32_t>(b.replies.size()));
+    }
+}
+
+task<> shard_state::run(batch& b) {
+    // Uncontended (no multi-shard operation holds the lock or waits for it): run at once.
+    if (b.writes ? lock.try_lock() : lock.try_lock_shared()) {
+        execute(b);
+        b.writes ? lock.unlock() : lock.unlock_shared();
+        co_return;
+    }
+    if (b.writes) {
+        co_await lock.lock();
+    } else {
+        co_await lock.lock_shared();
+    }
+    execute(b);
+    b.writes ? lock.unlock() : lock.unlock_shared();
+}
+
+} // namespace percore::kv

@@ -1,0 +1,89 @@
+/// \file
+/// \brief `shard_state`: one shard's part of the server: its keyspace, the lock that cross-shard operations take
+/// on it, its clients, its counters, its copy of the settings.
+///
+/// Invariants
+/// - One per shard (a `sharded<shard_state>`); only that shard's thread touches it.
+/// - Batches of keyed commands run synchronously, one after another, under `lock` taken for their duration: a
+///   multi-shard operation holding `lock` on this shard (exclusive to write, shared to read) holds back every
+///   conflicting batch until it releases it, so no command sees half of it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "apps/kv/command.hh"
+#include "apps/kv/keyspace.hh"
+#include "apps/kv/settings.hh"
+#include "runtime/sync/gate.hh"
+#include "runtime/sync/shared_mutex.hh"
+#include "runtime/task.hh"
+#include "runtime/timer.hh"
+
+namespace percore::kv {
+
+class session;
+
+/// Commands of one connection for one shard, and where their replies go.
+struct batch {
+    std::vector<const command_spec*> specs;
+    std::vector<argv_t> argvs;
+    int protocol = 2;
+    bool writes = false;
+    std::string replies;             ///< filled by execute()
+    std::vector<std::uint32_t> ends; ///< end offset of each command's reply in `replies`
+};
+
+struct shard_counters {
+    std::uint64_t commands = 0;
+    std::uint64_t connections_received = 0;
+    std::uint64_t rejected_connections = 0;
+    std::uint64_t evicted_keys = 0;
+    std::uint64_t net_input_bytes = 0;
+    std::uint64_t net_output_bytes = 0;
+};
+
+class shard_state {
+public:
+    explicit shard_state(settings s);
+
+    keyspace db;
+    shared_mutex lock;
+    shard_counters counters;
+
+    [[nodiscard]] const settings& config() const noexcept { return _settings; }
+    [[nodiscard]] settings& config() noexcept { return _settings; }
+
+    /// Runs `b`'s commands in order (waiting for `lock` first if a multi-shard operation holds it).
+    task<> run(batch& b);
+    /// Runs them now. \pre the caller holds `lock` (or knows nobody does)
+    void execute(batch& b);
+    /// Runs one command into `out`: the maxmemory check, then the command.
+    void execute_one(const command_spec& spec, argv_t argv, resp::reply_writer& out);
+
+    /// Frees memory past this shard's share of maxmemory (allkeys-lru). \return false if still over it
+    bool make_room();
+    [[nodiscard]] std::uint64_t maxmemory_share() const noexcept;
+
+    // ---- clients of this shard
+    void add_client(session& s) { _clients.push_back(&s); }
+    void remove_client(session& s) { std::erase(_clients, &s); }
+    [[nodiscard]] const std::vector<session*>& clients() const noexcept { return _clients; }
+    [[nodiscard]] std::size_t client_share() const noexcept;
+
+    /// Starts the active expiry timer. \shard_local
+    void start();
+    task<> stop();
+
+private:
+    settings _settings;
+    std::vector<session*> _clients;
+    timer _expiry_timer;
+};
+
+/// Wall-clock time in ms since the epoch.
+[[nodiscard]] std::int64_t now_ms() noexcept;
+
+} // namespace percore::kv
