@@ -1,5 +1,6 @@
 /// \file
-/// \brief Helpers shared by the net tests: random payloads, an echo handler, whole-stream reads, fd and RSS counts.
+/// \brief Helpers shared by the net tests: random payloads, an echo handler, whole-stream reads, waits for a
+/// condition, fd and RSS counts.
 #pragma once
 
 #include <chrono>
@@ -16,6 +17,7 @@
 
 #include "net/connection.hh"
 #include "net/listener.hh"
+#include "net/server.hh"
 #include "net/socket_address.hh"
 #include "runtime/errors.hh"
 #include "runtime/preempt.hh"
@@ -131,6 +133,18 @@ task<bool> wait_until(Pred done, std::chrono::milliseconds limit = std::chrono::
         co_await sleep_for(std::chrono::milliseconds(1));
     }
     co_return done();
+}
+
+/// Polls `srv`'s counters (every millisecond, for at most `limit`) until `done(stats)`; \return the last ones read.
+template <typename Pred>
+task<server_stats> stats_when(server& srv, Pred done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto give_up = clock_type::now() + limit;
+    server_stats s = co_await srv.stats();
+    while (!done(s) && clock_type::now() < give_up) {
+        co_await sleep_for(std::chrono::milliseconds(1));
+        s = co_await srv.stats();
+    }
+    co_return s;
 }
 
 /// Lets a spawned task park (in a read, accept, receive...), aborts it, and \return whether awaiting it raised

@@ -9,6 +9,7 @@
 #include "net/server.hh"
 #include "runtime/errors.hh"
 #include "runtime/spawn.hh"
+#include "runtime/sync/event.hh"
 #include "runtime/timer.hh"
 #include "runtime/when_all.hh"
 #include "runtime/with_timeout.hh"
@@ -36,9 +37,18 @@ task<std::string> drain_input(connection& c) {
     }
 }
 
-task<> sleepy_then_reply(connection c) {
+event g_request_read; // busy_then_reply has its request
+event g_may_reply;    // and replies once this is set
+
+task<> waited(event& e) {
+    co_await e.wait();
+}
+
+/// Reads a 4-byte request, then stays busy (the connection open, nothing to read) until the test lets it reply.
+task<> busy_then_reply(connection c) {
     buffer b = co_await c.input().read_exactly(4);
-    co_await sleep_for(300ms);
+    g_request_read.set();
+    co_await g_may_reply.wait();
     co_await c.output().write("done:");
     co_await c.output().write(std::move(b));
     co_await c.output().close();
@@ -64,6 +74,12 @@ task<std::string> poke_and_read_all(socket_address a) {
 
 std::atomic<int> g_idle_aborted{0};
 
+/// `stop()` is past accepting (the listening socket is closed only once the accept loop has left it) and parked:
+/// in the drain, which only the handlers' end or the drain timeout ends.
+bool stop_waits(const join_handle<void>& stopping, int fds_while_listening) {
+    return stopping.waiting() && count_fds() < fds_while_listening;
+}
+
 task<> idle_handler(connection c) {
     try {
         buffer b = co_await c.input().read(); // the client never sends
@@ -88,8 +104,8 @@ TEST_SUITE("net/server") {
         for (bool b : ok) {
             CHECK(b);
         }
-        co_await sleep_for(10ms);
-        server_stats s = co_await srv.stats();
+        // The clients have their echo; the handlers end just after.
+        server_stats s = co_await stats_when(srv, [](const server_stats& st) { return st.active == 0; });
         CHECK(s.accepted == 20);
         CHECK(s.rejected == 0);
         CHECK(s.failed == 0);
@@ -104,7 +120,9 @@ TEST_SUITE("net/server") {
         const socket_address a = srv.local_address();
         connection c1 = co_await connect(a);
         connection c2 = co_await connect(a);
-        co_await sleep_for(20ms);
+        const server_stats first_two =
+            co_await stats_when(srv, [](const server_stats& st) { return st.accepted == 2; });
+        REQUIRE(first_two.active == 2);
         connection c3 = co_await connect(a);
         const auto start = std::chrono::steady_clock::now();
         std::string third = co_await with_timeout(5s, drain_input(c3));
@@ -121,7 +139,8 @@ TEST_SUITE("net/server") {
         CHECK(s.active == 2);
         // A slot freed is a slot available again.
         c2.close();
-        co_await sleep_for(50ms);
+        s = co_await stats_when(srv, [](const server_stats& st) { return st.active == 1; });
+        REQUIRE(s.active == 1);
         const bool ok = co_await with_timeout(5s, echo_round_trip(a, "again", 5));
         CHECK(ok);
         co_await c1.output().close();
@@ -143,8 +162,8 @@ TEST_SUITE("net/server") {
         }
         const bool ok = co_await with_timeout(10s, echo_round_trip(a, random_bytes(100'000, 99), 4096));
         CHECK(ok);
-        co_await sleep_for(50ms);
-        server_stats s = co_await srv.stats();
+        server_stats s =
+            co_await stats_when(srv, [](const server_stats& st) { return st.accepted == 6 && st.active == 0; });
         CHECK(s.accepted == 6);
         CHECK(s.failed == 5);
         CHECK(s.active == 0);
@@ -152,19 +171,25 @@ TEST_SUITE("net/server") {
     }
 
     RUNTIME_TEST_CASE("stop lets a busy connection finish and aborts an idle one after drain_timeout") {
-        server busy({.address = loopback_any_port(), .drain_timeout = 3000ms},
-                    [] { return connection_handler(&sleepy_then_reply); });
+        g_request_read.reset();
+        g_may_reply.reset();
+        // A drain timeout far longer than the test: the busy handler ends because it finished, not because stop
+        // gave up on it.
+        server busy({.address = loopback_any_port(), .drain_timeout = 60s},
+                    [] { return connection_handler(&busy_then_reply); });
         co_await busy.start();
         connection c = co_await connect(busy.local_address());
         co_await c.output().write("abcd");
         co_await c.output().flush();
-        co_await sleep_for(20ms);
-        auto start = std::chrono::steady_clock::now();
-        co_await with_timeout(10s, busy.stop());
-        auto took = std::chrono::steady_clock::now() - start;
-        CHECK(took < 2500ms); // did not wait for the drain timeout
+        co_await with_timeout(5s, waited(g_request_read));
+        const int fds_while_listening = count_fds();
+        auto stopping = spawn(busy.stop());
+        const bool draining = co_await wait_until([&] { return stop_waits(stopping, fds_while_listening); });
+        REQUIRE(draining);
+        g_may_reply.set(); // the handler ends on its own, with stop waiting for it
+        co_await with_timeout(10s, joined(std::move(stopping)));
         std::string reply = co_await with_timeout(5s, drain_input(c));
-        CHECK(reply == "done:abcd");
+        CHECK(reply == "done:abcd"); // neither aborted nor cut off
         // No new connections once stopped.
         std::string what;
         bool refused = false;
@@ -180,10 +205,12 @@ TEST_SUITE("net/server") {
                     [] { return connection_handler(&idle_handler); });
         co_await idle.start();
         connection i = co_await connect(idle.local_address());
-        co_await sleep_for(20ms);
-        start = std::chrono::steady_clock::now();
+        const server_stats serving = co_await stats_when(idle, [](const server_stats& st) { return st.active == 1; });
+        REQUIRE(serving.active == 1);
+        // The drain timeout is what this part is about: stop waits for it, then aborts the idle handler.
+        const auto start = std::chrono::steady_clock::now();
         co_await with_timeout(10s, idle.stop());
-        took = std::chrono::steady_clock::now() - start;
+        const auto took = std::chrono::steady_clock::now() - start;
         CHECK(took >= 190ms);
         CHECK(took < 2s);
         CHECK(g_idle_aborted.load() == 1);
