@@ -87,4 +87,15 @@ TEST_SUITE("net/connection") {
         CHECK(int_option(fd, SOL_SOCKET, SO_KEEPALIVE) == 0);
         CHECK(int_option(p.server.fd(), SOL_SOCKET, SO_KEEPALIVE) == 0); // the other end is not touched
     }
+
+    RUNTIME_TEST_CASE("set_nodelay has no effect on a Unix connection") {
+        socket_pair p =
+            co_await make_pair(socket_address::unix_path("@percore-connection-test-" + std::to_string(::getpid())));
+        CHECK_NOTHROW(p.client.set_nodelay(true)); // the kernel has no TCP_NODELAY for it (EOPNOTSUPP)
+        CHECK_NOTHROW(p.server.set_nodelay(false));
+        co_await p.client.output().write("still fine");
+        co_await p.client.output().close();
+        std::string got = co_await with_timeout(5s, read_all(p.server.input()));
+        CHECK(got == "still fine");
+    }
 }
