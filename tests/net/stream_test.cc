@@ -2,9 +2,11 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <sys/socket.h>
 #include <system_error>
 #include <vector>
 
+#include "net/config.hh"
 #include "net/connection.hh"
 #include "net/detail/net_context.hh"
 #include "net/listener.hh"
@@ -72,6 +74,13 @@ task<> send_and_await_receive(connection& from, std::string bytes) {
     co_await send_raw(from, std::move(bytes));
     const bool received = co_await wait_until([&] { return ctx().free_buffers() == free_before - 1; });
     REQUIRE(received);
+}
+
+/// Small kernel socket buffers, so that a peer that does not read stops the sender after a few hundred KiB.
+void small_kernel_buffers(int fd) {
+    int size = 64 * 1024;
+    REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) == 0);
+    REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) == 0);
 }
 
 task<> many_connections_body(std::size_t n) {
@@ -256,6 +265,85 @@ TEST_SUITE("net/stream") {
         CHECK(rest.view() == std::string(200, 'z') + "\n");
         buffer next = co_await with_timeout(5s, p.server.input().read_until("\n", 1024));
         CHECK(next.view() == "ok\n");
+    }
+
+    RUNTIME_TEST_CASE("skip discards bytes within a receive and across receives, and stops at EOF") {
+        socket_pair p = co_await make_pair();
+        const std::string data = random_bytes(50'000, 11);
+        auto writer = spawn(write_all_and_close(p.client.output(), data, 5000));
+        input_stream& in = p.server.input();
+        co_await with_timeout(5s, in.skip(3));
+        buffer a = co_await with_timeout(5s, in.read_exactly(4));
+        CHECK(a.view() == data.substr(3, 4));
+        // Far more than one receive holds (a ring buffer at most), so skip has to read several.
+        REQUIRE(ctx().settings().recv_buffer_size < 40'000 / 2);
+        co_await with_timeout(5s, in.skip(40'000));
+        buffer b = co_await with_timeout(5s, in.read_exactly(10));
+        CHECK(b.view() == data.substr(40'007, 10));
+        co_await with_timeout(5s, in.skip(1'000'000)); // past the end: stops at EOF
+        buffer eof = co_await with_timeout(5s, read_once(in));
+        CHECK(eof.empty());
+        co_await writer;
+    }
+
+    RUNTIME_TEST_CASE("unread puts bytes back in front of the stream, ahead of what arrives later") {
+        socket_pair p = co_await make_pair();
+        input_stream& in = p.server.input();
+        co_await send_raw(p.client, "GET /index");
+        buffer got = co_await with_timeout(5s, read_once(in));
+        REQUIRE(got.view() == "GET /index"); // one send of 10 bytes over loopback: one receive
+        // A parser that read too far gives back what it did not use.
+        in.unread(got.share(4, 6));
+        got.reset();
+        buffer back = co_await with_timeout(5s, read_once(in));
+        CHECK(back.view() == "/index"); // exactly what was put back: nothing was received meanwhile
+        in.unread(std::move(back));
+        co_await send_raw(p.client, ".html\nnext");
+        // The bytes put back come first, then those that arrived after them.
+        buffer line = co_await with_timeout(5s, in.read_until("\n", 100));
+        CHECK(line.view() == "/index.html\n");
+        buffer rest = co_await with_timeout(5s, in.read_exactly(4));
+        CHECK(rest.view() == "next");
+    }
+
+    RUNTIME_TEST_CASE("unsent counts bytes written and not yet taken by the kernel, small staged ones included") {
+        socket_pair p = co_await make_pair();
+        output_stream& out = p.client.output();
+        CHECK(out.unsent() == 0);
+        co_await out.write("abc"); // small: copied into a chunk, not queued yet
+        CHECK(out.unsent() == 3);
+        const std::string big = random_bytes(20'000, 12);
+        co_await out.write(std::string_view(big)); // large: queued on its own
+        CHECK(out.unsent() == 3 + big.size());
+        co_await out.wait_sent(); // the kernel takes 20 KB at once: nobody need read
+        CHECK(out.unsent() == 0);
+        buffer got = co_await with_timeout(5s, p.server.input().read_exactly(3 + big.size()));
+        CHECK(got.view() == "abc" + big);
+    }
+
+    RUNTIME_TEST_CASE("wait_sent waits until the kernel has taken every byte written; flush does not") {
+        socket_pair p = co_await make_pair();
+        small_kernel_buffers(p.client.fd());
+        small_kernel_buffers(p.server.fd());
+        output_stream& out = p.client.output();
+        // Below max_unsent, so flush does not wait; far more than the two small socket buffers hold while the
+        // server reads nothing (its receive is not even armed).
+        const std::string payload = random_bytes(768 * 1024, 13);
+        REQUIRE(payload.size() < current_config().max_unsent);
+        co_await out.write(std::string_view(payload));
+        co_await out.flush();
+        CHECK(out.unsent() == payload.size()); // flush returned at once
+        std::size_t unsent_after = 1;
+        auto waiting = spawn([&]() -> task<> {
+            co_await out.wait_sent();
+            unsent_after = out.unsent();
+        });
+        co_await until_waiting(waiting); // the kernel cannot take it all: wait_sent waits
+        buffer got = co_await with_timeout(10s, p.server.input().read_exactly(payload.size()));
+        co_await with_timeout(5s, joined(std::move(waiting)));
+        CHECK(unsent_after == 0);
+        CHECK(got.size() == payload.size());
+        CHECK(got.view() == payload);
     }
 
     RUNTIME_TEST_CASE("a read waiting longer than the read timeout raises timed_out") {
