@@ -77,6 +77,13 @@ task<std::string> end_of(connection& c) {
     }
 }
 
+int int_option(int fd, int level, int name) {
+    int value = -1;
+    socklen_t len = sizeof value;
+    REQUIRE(::getsockopt(fd, level, name, &value, &len) == 0);
+    return value;
+}
+
 task<> connect_close_cycles(listener& l, int n) {
     const socket_address a = l.local_address();
     auto acceptor = [](listener& lst, int count) -> task<int> {
@@ -181,6 +188,18 @@ TEST_SUITE("net/listener") {
             ::close(c);
         }
         ::close(fd);
+    }
+
+    RUNTIME_TEST_CASE("accepted TCP connections have TCP_NODELAY unless the listener is told otherwise") {
+        for (const bool nodelay : {true, false}) {
+            auto l = listener::listen(loopback_any_port(), {.nodelay = nodelay});
+            auto accepted = spawn(l.accept());
+            connection c = co_await with_timeout(5s, connect(l.local_address(), {.nodelay = !nodelay}));
+            connection s = co_await with_timeout(5s, joined(std::move(accepted)));
+            // A fresh TCP socket has Nagle's algorithm on; the listener turns it off.
+            CHECK((int_option(s.fd(), IPPROTO_TCP, TCP_NODELAY) != 0) == nodelay);
+            CHECK((int_option(c.fd(), IPPROTO_TCP, TCP_NODELAY) != 0) == !nodelay); // the client's is its own
+        }
     }
 
     RUNTIME_TEST_CASE("aborting a task blocked in accept raises aborted; the listener still accepts") {
