@@ -13,11 +13,14 @@
 #include "net/detail/net_context.hh"
 #include "net/listener.hh"
 #include "runtime/errors.hh"
+#include "runtime/io.hh"
 #include "runtime/preempt.hh"
 #include "runtime/spawn.hh"
+#include "runtime/sync_wait.hh"
 #include "runtime/timer.hh"
 #include "runtime/with_timeout.hh"
 #include "tests/net/net_test.hh"
+#include "tests/support/child_process.hh"
 #include "tests/support/test_runtime.hh"
 
 using namespace percore;
@@ -82,6 +85,63 @@ int int_option(int fd, int level, int name) {
     socklen_t len = sizeof value;
     REQUIRE(::getsockopt(fd, level, name, &value, &len) == 0);
     return value;
+}
+
+/// The accept-retry path, in a child process since it changes RLIMIT_NOFILE. \return 0, or the step that went
+/// wrong.
+task<int> accept_after_emfile_body() {
+    auto l = listener::listen(loopback_any_port());
+    const socket_address a = l.local_address();
+    fd_shortage shortage;
+    // An accept is armed, and its request prepared by the kernel under the low limit: once the task is parked the
+    // request is written, and a no-op written after it completes only once both were submitted.
+    auto first = spawn(l.accept());
+    for (int i = 0; i < 10'000 && !first.waiting(); ++i) {
+        co_await yield();
+    }
+    if (!first.waiting()) {
+        co_return child_failed(1, "accept did not wait");
+    }
+    co_await io::nop();
+    if (shortage.exhaust() == 0) {
+        co_return child_failed(2, "no descriptor to take");
+    }
+    // A client connects: the kernel has no descriptor to give the accepted socket.
+    connection c1 = co_await connect(a);
+    int error = 0;
+    try {
+        connection s = co_await with_timeout(5s, joined(std::move(first)));
+    } catch (const std::system_error& e) {
+        error = e.code().value();
+    }
+    if (error != EMFILE) {
+        co_return child_failed(3, "accept with no descriptor left raised " + std::to_string(error) + ", not EMFILE");
+    }
+    // The next accept() asks again, with descriptors to be had: it takes the connection that waited.
+    connection s1 = co_await with_timeout(5s, l.accept());
+    const std::string got_first = co_await send_and_receive(c1, s1, "first");
+    if (got_first != "first") {
+        co_return child_failed(4, "the first connection carried '" + got_first + "'");
+    }
+    // And the listener goes on accepting.
+    connection c2 = co_await connect(a);
+    connection s2 = co_await with_timeout(5s, l.accept());
+    const std::string got_second = co_await send_and_receive(c2, s2, "second");
+    if (got_second != "second") {
+        co_return child_failed(5, "the second connection carried '" + got_second + "'");
+    }
+    if (l.accepted() != 2) {
+        co_return child_failed(6, "accepted() = " + std::to_string(l.accepted()));
+    }
+    co_return 0;
+}
+
+int run_accept_after_emfile() {
+    try {
+        return sync_wait(accept_after_emfile_body(), percore::test::reactor_config_for_tests());
+    } catch (const std::exception& e) {
+        return child_failed(100, e.what());
+    }
 }
 
 task<> connect_close_cycles(listener& l, int n) {
@@ -200,6 +260,13 @@ TEST_SUITE("net/listener") {
             CHECK((int_option(s.fd(), IPPROTO_TCP, TCP_NODELAY) != 0) == nodelay);
             CHECK((int_option(c.fd(), IPPROTO_TCP, TCP_NODELAY) != 0) == !nodelay); // the client's is its own
         }
+    }
+
+    TEST_CASE("an accept that runs out of descriptors raises EMFILE; once one is free the listener accepts again") {
+        auto st = percore::test::run_in_child(&run_accept_after_emfile, std::chrono::seconds(30));
+        INFO(st.err);
+        CHECK(st.exited);
+        CHECK(st.code == 0);
     }
 
     RUNTIME_TEST_CASE("aborting a task blocked in accept raises aborted; the listener still accepts") {
