@@ -10,10 +10,13 @@
 #include "runtime/errors.hh"
 #include "runtime/spawn.hh"
 #include "runtime/sync/event.hh"
+#include "runtime/sync_wait.hh"
 #include "runtime/timer.hh"
 #include "runtime/when_all.hh"
 #include "runtime/with_timeout.hh"
 #include "tests/net/net_test.hh"
+#include "tests/support/child_process.hh"
+#include "tests/support/log_capture.hh"
 #include "tests/support/test_runtime.hh"
 
 using namespace percore;
@@ -86,6 +89,51 @@ task<> idle_handler(connection c) {
     } catch (const aborted&) {
         g_idle_aborted.fetch_add(1);
         throw;
+    }
+}
+
+/// The server's accept-retry path, in a child process since it changes RLIMIT_NOFILE. \return 0, or the step that
+/// went wrong.
+task<int> serve_after_emfile_body() {
+    percore::test::log_capture log;
+    fd_shortage shortage;
+    server srv({.address = loopback_any_port()}, echo_factory());
+    co_await srv.start();
+    const socket_address a = srv.local_address();
+    // A connection served: the server's accept request was prepared under the low limit (the accept loop asks
+    // again as soon as it has taken a connection, before that connection's first read completes).
+    const bool served = co_await with_timeout(5s, echo_round_trip(a, "warm", 4));
+    if (!served) {
+        co_return child_failed(1, "the first connection was not served");
+    }
+    if (shortage.exhaust() == 0) {
+        co_return child_failed(2, "no descriptor to take");
+    }
+    // A client connects: the kernel has no descriptor to give the accepted socket.
+    connection client = co_await connect(a);
+    const bool reported = co_await wait_until([&] { return log.contains({"accept failed", "Too many open files"}); });
+    if (!reported) {
+        co_return child_failed(3, "no accept failure logged: " + log.all());
+    }
+    // The server went on trying; asking again, with descriptors to be had, it takes the client that waited.
+    const std::string got = co_await send_and_receive(client, client, "ping");
+    if (got != "ping") {
+        co_return child_failed(4, "the echo was '" + got + "'");
+    }
+    const server_stats s = co_await srv.stats();
+    if (s.accepted != 2 || s.failed != 0) {
+        co_return child_failed(5, "accepted " + std::to_string(s.accepted) + ", failed " + std::to_string(s.failed));
+    }
+    co_await client.output().close();
+    co_await srv.stop();
+    co_return 0;
+}
+
+int run_serve_after_emfile() {
+    try {
+        return sync_wait(serve_after_emfile_body(), percore::test::reactor_config_for_tests());
+    } catch (const std::exception& e) {
+        return child_failed(100, e.what());
     }
 }
 
@@ -235,6 +283,14 @@ TEST_SUITE("net/server") {
         }
         CHECK(complete == 50);
         co_await srv.stop();
+    }
+
+    TEST_CASE(
+        "a server whose accept runs out of descriptors reports it, keeps trying, and serves the client that waited") {
+        auto st = percore::test::run_in_child(&run_serve_after_emfile, std::chrono::seconds(30));
+        INFO(st.err);
+        CHECK(st.exited);
+        CHECK(st.code == 0);
     }
 
     RUNTIME_TEST_CASE("starting on an address in use throws naming it") {
