@@ -58,6 +58,9 @@ socket_address connection::remote_address() const {
 }
 
 void connection::set_nodelay(bool on) {
+    if (local_address().is_unix()) {
+        return; // TCP_NODELAY means nothing to a Unix socket (the kernel refuses it): no effect, as documented
+    }
     detail::set_int_option(fd(), IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, "TCP_NODELAY");
 }
 

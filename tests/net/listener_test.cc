@@ -2,6 +2,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string>
 #include <sys/socket.h>
 #include <system_error>
@@ -9,13 +10,17 @@
 #include <vector>
 
 #include "net/connection.hh"
+#include "net/detail/net_context.hh"
 #include "net/listener.hh"
 #include "runtime/errors.hh"
+#include "runtime/io.hh"
 #include "runtime/preempt.hh"
 #include "runtime/spawn.hh"
+#include "runtime/sync_wait.hh"
 #include "runtime/timer.hh"
 #include "runtime/with_timeout.hh"
 #include "tests/net/net_test.hh"
+#include "tests/support/child_process.hh"
 #include "tests/support/test_runtime.hh"
 
 using namespace percore;
@@ -53,12 +58,93 @@ task<int> connect_error(socket_address a, connect_options o, std::string* what) 
     co_return 0;
 }
 
+/// Connections waiting in a listening socket's accept queue (TCP_INFO reports it for a listener).
+unsigned accept_queue_length(int fd) {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    REQUIRE(::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0);
+    return info.tcpi_unacked;
+}
+
 task<> accept_one_and_drop(listener& l) {
     connection c = co_await l.accept();
 }
 
-task<> connect_close_cycles(int n) {
+/// What a connection reads once its server side is gone: "<eof>", "<error N>", or the bytes it got.
+task<std::string> end_of(connection& c) {
+    try {
+        std::string s = co_await read_all(c.input());
+        co_return s.empty() ? "<eof>" : s;
+    } catch (const std::system_error& e) {
+        co_return "<error " + std::to_string(e.code().value()) + ">";
+    }
+}
+
+int int_option(int fd, int level, int name) {
+    int value = -1;
+    socklen_t len = sizeof value;
+    REQUIRE(::getsockopt(fd, level, name, &value, &len) == 0);
+    return value;
+}
+
+/// The accept-retry path, in a child process since it changes RLIMIT_NOFILE. \return 0, or the step that went
+/// wrong.
+task<int> accept_after_emfile_body() {
     auto l = listener::listen(loopback_any_port());
+    const socket_address a = l.local_address();
+    fd_shortage shortage;
+    // An accept is armed, and its request prepared by the kernel under the low limit: once the task is parked the
+    // request is written, and a no-op written after it completes only once both were submitted.
+    auto first = spawn(l.accept());
+    for (int i = 0; i < 10'000 && !first.waiting(); ++i) {
+        co_await yield();
+    }
+    if (!first.waiting()) {
+        co_return child_failed(1, "accept did not wait");
+    }
+    co_await io::nop();
+    if (shortage.exhaust() == 0) {
+        co_return child_failed(2, "no descriptor to take");
+    }
+    // A client connects: the kernel has no descriptor to give the accepted socket.
+    connection c1 = co_await connect(a);
+    int error = 0;
+    try {
+        connection s = co_await with_timeout(5s, joined(std::move(first)));
+    } catch (const std::system_error& e) {
+        error = e.code().value();
+    }
+    if (error != EMFILE) {
+        co_return child_failed(3, "accept with no descriptor left raised " + std::to_string(error) + ", not EMFILE");
+    }
+    // The next accept() asks again, with descriptors to be had: it takes the connection that waited.
+    connection s1 = co_await with_timeout(5s, l.accept());
+    const std::string got_first = co_await send_and_receive(c1, s1, "first");
+    if (got_first != "first") {
+        co_return child_failed(4, "the first connection carried '" + got_first + "'");
+    }
+    // And the listener goes on accepting.
+    connection c2 = co_await connect(a);
+    connection s2 = co_await with_timeout(5s, l.accept());
+    const std::string got_second = co_await send_and_receive(c2, s2, "second");
+    if (got_second != "second") {
+        co_return child_failed(5, "the second connection carried '" + got_second + "'");
+    }
+    if (l.accepted() != 2) {
+        co_return child_failed(6, "accepted() = " + std::to_string(l.accepted()));
+    }
+    co_return 0;
+}
+
+int run_accept_after_emfile() {
+    try {
+        return sync_wait(accept_after_emfile_body(), percore::test::reactor_config_for_tests());
+    } catch (const std::exception& e) {
+        return child_failed(100, e.what());
+    }
+}
+
+task<> connect_close_cycles(listener& l, int n) {
     const socket_address a = l.local_address();
     auto acceptor = [](listener& lst, int count) -> task<int> {
         int got = 0;
@@ -147,7 +233,9 @@ TEST_SUITE("net/listener") {
             (void)::connect(c, target.native(), target.length());
             fillers.push_back(c);
         }
-        co_await sleep_for(50ms);
+        // listen(fd, 0) holds one connection: once it is there, the kernel drops every SYN that follows.
+        const bool full = co_await wait_until([&] { return accept_queue_length(fd) >= 1; });
+        REQUIRE(full);
         std::string what;
         const auto start = std::chrono::steady_clock::now();
         const int error = co_await connect_error(target, {.timeout = 200ms}, &what);
@@ -160,6 +248,25 @@ TEST_SUITE("net/listener") {
             ::close(c);
         }
         ::close(fd);
+    }
+
+    RUNTIME_TEST_CASE("accepted TCP connections have TCP_NODELAY unless the listener is told otherwise") {
+        for (const bool nodelay : {true, false}) {
+            auto l = listener::listen(loopback_any_port(), {.nodelay = nodelay});
+            auto accepted = spawn(l.accept());
+            connection c = co_await with_timeout(5s, connect(l.local_address(), {.nodelay = !nodelay}));
+            connection s = co_await with_timeout(5s, joined(std::move(accepted)));
+            // A fresh TCP socket has Nagle's algorithm on; the listener turns it off.
+            CHECK((int_option(s.fd(), IPPROTO_TCP, TCP_NODELAY) != 0) == nodelay);
+            CHECK((int_option(c.fd(), IPPROTO_TCP, TCP_NODELAY) != 0) == !nodelay); // the client's is its own
+        }
+    }
+
+    TEST_CASE("an accept that runs out of descriptors raises EMFILE; once one is free the listener accepts again") {
+        auto st = percore::test::run_in_child(&run_accept_after_emfile, std::chrono::seconds(30));
+        INFO(st.err);
+        CHECK(st.exited);
+        CHECK(st.code == 0);
     }
 
     RUNTIME_TEST_CASE("aborting a task blocked in accept raises aborted; the listener still accepts") {
@@ -183,7 +290,7 @@ TEST_SUITE("net/listener") {
             co_return 0;
         };
         auto h = spawn(waiter(l));
-        co_await sleep_for(10ms);
+        co_await until_waiting(h);
         l.close();
         const int error = co_await with_timeout(5s, joined(std::move(h)));
         CHECK(error == ECANCELED);
@@ -191,29 +298,40 @@ TEST_SUITE("net/listener") {
 
     RUNTIME_TEST_CASE("dropping a listener with queued connections closes them") {
         const int before = count_fds();
+        std::vector<connection> clients;
         {
             auto l = listener::listen(loopback_any_port());
             const socket_address a = l.local_address();
             // One accept arms the multishot accept; later connections queue in the listener.
             auto first = spawn(accept_one_and_drop(l));
-            std::vector<connection> clients;
             for (int i = 0; i < 10; ++i) {
                 clients.push_back(co_await connect(a));
             }
             co_await first;
-            co_await sleep_for(20ms);
+            if (net::detail::net_context::local().multishot_accept()) {
+                // The other nine are accepted, and their sockets wait in the listener: one descriptor each, next
+                // to the listener's own and the ten clients'. (One-shot accepts, before Linux 5.19, leave them in
+                // the kernel's backlog, which closing the listening socket resets.)
+                const bool queued = co_await wait_until([&] { return count_fds() == before + 1 + 10 + 9; });
+                REQUIRE(queued);
+            }
         }
-        co_await sleep_for(20ms);
-        CHECK(count_fds() <= before);
+        for (connection& c : clients) {
+            const std::string end = co_await with_timeout(5s, end_of(c));
+            CHECK((end == "<eof>" || end == "<error 104>")); // closed (or reset) by the server side
+        }
+        clients.clear();
+        const bool released = co_await wait_until([&] { return count_fds() <= before; });
+        CHECK(released);
     }
 
     RUNTIME_TEST_CASE("2000 connect/close cycles leak no file descriptor") {
-        co_await with_timeout(20s, connect_close_cycles(20)); // warm up: rings, contexts, lazily opened fds
-        co_await sleep_for(20ms);
+        auto l = listener::listen(loopback_any_port());
+        co_await with_timeout(20s, connect_close_cycles(l, 20)); // warm up: rings, contexts, lazily opened fds
         const int before = count_fds();
-        co_await with_timeout(25s, connect_close_cycles(2000));
-        co_await sleep_for(50ms);
-        const int after = count_fds();
-        CHECK(after == before);
+        co_await with_timeout(25s, connect_close_cycles(l, 2000));
+        // A socket closes when its last operation has completed: wait for the count to come back down.
+        const bool settled = co_await wait_until([&] { return count_fds() <= before; });
+        CHECK(settled);
     }
 }

@@ -1,21 +1,27 @@
 /// \file
-/// \brief Helpers shared by the net tests: random payloads, an echo handler, whole-stream reads, fd and RSS counts.
+/// \brief Helpers shared by the net tests: random payloads, an echo handler, whole-stream reads, waits for a
+/// condition, fd and RSS counts.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <dirent.h>
+#include <fcntl.h>
 #include <fstream>
 #include <random>
 #include <string>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <vector>
 
 #include <doctest/doctest.h>
 
 #include "net/connection.hh"
 #include "net/listener.hh"
+#include "net/server.hh"
 #include "net/socket_address.hh"
 #include "runtime/errors.hh"
 #include "runtime/preempt.hh"
@@ -133,6 +139,18 @@ task<bool> wait_until(Pred done, std::chrono::milliseconds limit = std::chrono::
     co_return done();
 }
 
+/// Polls `srv`'s counters (every millisecond, for at most `limit`) until `done(stats)`; \return the last ones read.
+template <typename Pred>
+task<server_stats> stats_when(server& srv, Pred done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto give_up = clock_type::now() + limit;
+    server_stats s = co_await srv.stats();
+    while (!done(s) && clock_type::now() < give_up) {
+        co_await sleep_for(std::chrono::milliseconds(1));
+        s = co_await srv.stats();
+    }
+    co_return s;
+}
+
 /// Lets a spawned task park (in a read, accept, receive...), aborts it, and \return whether awaiting it raised
 /// percore::aborted.
 template <typename T>
@@ -173,6 +191,61 @@ inline long rss_kib() {
         std::getline(f, rest);
     }
     return -1;
+}
+
+/// Runs the process out of file descriptors for the io_uring requests prepared while it lives, and only for them.
+/// The kernel reads RLIMIT_NOFILE when it prepares an accept: one prepared under the low limit this sets fails with
+/// EMFILE once exhaust() has taken every descriptor below that limit, even though exhaust() puts the limit back,
+/// so everything else (the sanitizers' runtime too) still gets descriptors. For a child process
+/// (tests/support/child_process.hh).
+class fd_shortage {
+public:
+    /// Lowers RLIMIT_NOFILE to a few dozen descriptors above those in use.
+    fd_shortage() {
+        ::getrlimit(RLIMIT_NOFILE, &_old);
+        const int lowest = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        ::close(lowest);
+        rlimit low = _old;
+        low.rlim_cur = static_cast<rlim_t>(lowest + 64);
+        ::setrlimit(RLIMIT_NOFILE, &low);
+    }
+    fd_shortage(const fd_shortage&) = delete;
+    fd_shortage& operator=(const fd_shortage&) = delete;
+    /// Frees what exhaust() took.
+    ~fd_shortage() {
+        ::setrlimit(RLIMIT_NOFILE, &_old);
+        for (int fd : _taken) {
+            ::close(fd);
+        }
+    }
+
+    /// Takes every free descriptor below the low limit, then restores the limit. \return how many it took.
+    std::size_t exhaust() {
+        for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) {
+            _taken.push_back(fd);
+        }
+        ::setrlimit(RLIMIT_NOFILE, &_old);
+        return _taken.size();
+    }
+
+private:
+    rlimit _old{};
+    std::vector<int> _taken;
+};
+
+/// In a child process, where doctest's checks would go unseen: says on stderr (which the parent shows) that
+/// `what` went wrong, and \return `step`, for the child's exit status.
+inline int child_failed(int step, const std::string& what) {
+    std::fprintf(stderr, "step %d: %s\n", step, what.c_str());
+    return step;
+}
+
+/// Sends `text` from `from` and \return what `to` reads of it (bounded by a timeout).
+inline task<std::string> send_and_receive(connection& from, connection& to, std::string text) {
+    co_await from.output().write(std::string_view(text));
+    co_await from.output().flush();
+    buffer b = co_await with_timeout(std::chrono::seconds(5), to.input().read_exactly(text.size()));
+    co_return b.str();
 }
 
 /// Makes close() send RST instead of FIN.

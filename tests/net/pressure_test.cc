@@ -57,6 +57,7 @@ void small_kernel_buffers(int fd) {
 }
 
 std::size_t g_server_read = 0;
+bool g_server_writing = false; // counting_echo is in a write or flush, not in a read
 
 task<> counting_echo(connection c) {
     small_kernel_buffers(c.fd());
@@ -66,8 +67,10 @@ task<> counting_echo(connection c) {
             break;
         }
         g_server_read += b.size();
+        g_server_writing = true;
         co_await c.output().write(std::move(b));
         co_await c.output().flush();
+        g_server_writing = false;
     }
     co_await c.output().close();
 }
@@ -84,6 +87,7 @@ task<> counting_writer(output_stream& out, const std::string& data) {
 
 task<> slow_reader_body() {
     g_server_read = 0;
+    g_server_writing = false;
     g_client_written = 0;
     const std::string payload = random_bytes(8 << 20, 8);
     auto l = listener::listen(loopback_any_port());
@@ -94,10 +98,15 @@ task<> slow_reader_body() {
     auto server = spawn(acceptor(l));
     connection c = co_await connect(l.local_address());
     small_kernel_buffers(c.fd());
-    co_await sleep_for(20ms);
+    const bool serving = co_await wait_until([&] { return l.accepted() == 1 && server.waiting(); });
+    REQUIRE(serving); // parked in its first read
     const long rss_before = rss_kib();
     auto writer = spawn(counting_writer(c.output(), payload));
-    co_await sleep_for(500ms); // the client does not read: everything backs up
+    // The client does not read, so everything backs up: the server waits to send (its unsent bytes over the
+    // limit, the client's window shut), so it reads no more, and the client's writer waits too. Neither can move
+    // again until the client reads.
+    const bool stalled = co_await wait_until([&] { return server.waiting() && g_server_writing && writer.waiting(); });
+    REQUIRE(stalled);
     const long rss_stalled = rss_kib();
     MESSAGE("stalled: client wrote ", g_client_written, " bytes, server read ", g_server_read, " bytes, RSS grew by ",
             rss_stalled - rss_before, " KiB");
@@ -145,12 +154,10 @@ task<> close_under_reader_body() {
         }
     };
     auto h = spawn(reader(server));
-    co_await sleep_for(10ms);
+    co_await until_waiting(h);
     server.close();
-    for (int i = 0; i < 100 && !h.done(); ++i) {
-        co_await sleep_for(10ms);
-    }
-    if (!h.done()) {
+    const bool ended = co_await wait_until([&] { return h.done(); }, 1s);
+    if (!ended) {
         std::fprintf(stderr, "reader stranded after close\n");
         std::fflush(stderr);
         h.abort(); // its cancel hook points at the freed stream state: ASan reports a use after free

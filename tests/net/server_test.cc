@@ -9,10 +9,14 @@
 #include "net/server.hh"
 #include "runtime/errors.hh"
 #include "runtime/spawn.hh"
+#include "runtime/sync/event.hh"
+#include "runtime/sync_wait.hh"
 #include "runtime/timer.hh"
 #include "runtime/when_all.hh"
 #include "runtime/with_timeout.hh"
 #include "tests/net/net_test.hh"
+#include "tests/support/child_process.hh"
+#include "tests/support/log_capture.hh"
 #include "tests/support/test_runtime.hh"
 
 using namespace percore;
@@ -36,9 +40,18 @@ task<std::string> drain_input(connection& c) {
     }
 }
 
-task<> sleepy_then_reply(connection c) {
+event g_request_read; // busy_then_reply has its request
+event g_may_reply;    // and replies once this is set
+
+task<> waited(event& e) {
+    co_await e.wait();
+}
+
+/// Reads a 4-byte request, then stays busy (the connection open, nothing to read) until the test lets it reply.
+task<> busy_then_reply(connection c) {
     buffer b = co_await c.input().read_exactly(4);
-    co_await sleep_for(300ms);
+    g_request_read.set();
+    co_await g_may_reply.wait();
     co_await c.output().write("done:");
     co_await c.output().write(std::move(b));
     co_await c.output().close();
@@ -64,12 +77,63 @@ task<std::string> poke_and_read_all(socket_address a) {
 
 std::atomic<int> g_idle_aborted{0};
 
+/// `stop()` is past accepting (the listening socket is closed only once the accept loop has left it) and parked:
+/// in the drain, which only the handlers' end or the drain timeout ends.
+bool stop_waits(const join_handle<void>& stopping, int fds_while_listening) {
+    return stopping.waiting() && count_fds() < fds_while_listening;
+}
+
 task<> idle_handler(connection c) {
     try {
         buffer b = co_await c.input().read(); // the client never sends
     } catch (const aborted&) {
         g_idle_aborted.fetch_add(1);
         throw;
+    }
+}
+
+/// The server's accept-retry path, in a child process since it changes RLIMIT_NOFILE. \return 0, or the step that
+/// went wrong.
+task<int> serve_after_emfile_body() {
+    percore::test::log_capture log;
+    fd_shortage shortage;
+    server srv({.address = loopback_any_port()}, echo_factory());
+    co_await srv.start();
+    const socket_address a = srv.local_address();
+    // A connection served: the server's accept request was prepared under the low limit (the accept loop asks
+    // again as soon as it has taken a connection, before that connection's first read completes).
+    const bool served = co_await with_timeout(5s, echo_round_trip(a, "warm", 4));
+    if (!served) {
+        co_return child_failed(1, "the first connection was not served");
+    }
+    if (shortage.exhaust() == 0) {
+        co_return child_failed(2, "no descriptor to take");
+    }
+    // A client connects: the kernel has no descriptor to give the accepted socket.
+    connection client = co_await connect(a);
+    const bool reported = co_await wait_until([&] { return log.contains({"accept failed", "Too many open files"}); });
+    if (!reported) {
+        co_return child_failed(3, "no accept failure logged: " + log.all());
+    }
+    // The server went on trying; asking again, with descriptors to be had, it takes the client that waited.
+    const std::string got = co_await send_and_receive(client, client, "ping");
+    if (got != "ping") {
+        co_return child_failed(4, "the echo was '" + got + "'");
+    }
+    const server_stats s = co_await srv.stats();
+    if (s.accepted != 2 || s.failed != 0) {
+        co_return child_failed(5, "accepted " + std::to_string(s.accepted) + ", failed " + std::to_string(s.failed));
+    }
+    co_await client.output().close();
+    co_await srv.stop();
+    co_return 0;
+}
+
+int run_serve_after_emfile() {
+    try {
+        return sync_wait(serve_after_emfile_body(), percore::test::reactor_config_for_tests());
+    } catch (const std::exception& e) {
+        return child_failed(100, e.what());
     }
 }
 
@@ -88,8 +152,8 @@ TEST_SUITE("net/server") {
         for (bool b : ok) {
             CHECK(b);
         }
-        co_await sleep_for(10ms);
-        server_stats s = co_await srv.stats();
+        // The clients have their echo; the handlers end just after.
+        server_stats s = co_await stats_when(srv, [](const server_stats& st) { return st.active == 0; });
         CHECK(s.accepted == 20);
         CHECK(s.rejected == 0);
         CHECK(s.failed == 0);
@@ -104,7 +168,9 @@ TEST_SUITE("net/server") {
         const socket_address a = srv.local_address();
         connection c1 = co_await connect(a);
         connection c2 = co_await connect(a);
-        co_await sleep_for(20ms);
+        const server_stats first_two =
+            co_await stats_when(srv, [](const server_stats& st) { return st.accepted == 2; });
+        REQUIRE(first_two.active == 2);
         connection c3 = co_await connect(a);
         const auto start = std::chrono::steady_clock::now();
         std::string third = co_await with_timeout(5s, drain_input(c3));
@@ -121,7 +187,8 @@ TEST_SUITE("net/server") {
         CHECK(s.active == 2);
         // A slot freed is a slot available again.
         c2.close();
-        co_await sleep_for(50ms);
+        s = co_await stats_when(srv, [](const server_stats& st) { return st.active == 1; });
+        REQUIRE(s.active == 1);
         const bool ok = co_await with_timeout(5s, echo_round_trip(a, "again", 5));
         CHECK(ok);
         co_await c1.output().close();
@@ -143,8 +210,8 @@ TEST_SUITE("net/server") {
         }
         const bool ok = co_await with_timeout(10s, echo_round_trip(a, random_bytes(100'000, 99), 4096));
         CHECK(ok);
-        co_await sleep_for(50ms);
-        server_stats s = co_await srv.stats();
+        server_stats s =
+            co_await stats_when(srv, [](const server_stats& st) { return st.accepted == 6 && st.active == 0; });
         CHECK(s.accepted == 6);
         CHECK(s.failed == 5);
         CHECK(s.active == 0);
@@ -152,19 +219,25 @@ TEST_SUITE("net/server") {
     }
 
     RUNTIME_TEST_CASE("stop lets a busy connection finish and aborts an idle one after drain_timeout") {
-        server busy({.address = loopback_any_port(), .drain_timeout = 3000ms},
-                    [] { return connection_handler(&sleepy_then_reply); });
+        g_request_read.reset();
+        g_may_reply.reset();
+        // A drain timeout far longer than the test: the busy handler ends because it finished, not because stop
+        // gave up on it.
+        server busy({.address = loopback_any_port(), .drain_timeout = 60s},
+                    [] { return connection_handler(&busy_then_reply); });
         co_await busy.start();
         connection c = co_await connect(busy.local_address());
         co_await c.output().write("abcd");
         co_await c.output().flush();
-        co_await sleep_for(20ms);
-        auto start = std::chrono::steady_clock::now();
-        co_await with_timeout(10s, busy.stop());
-        auto took = std::chrono::steady_clock::now() - start;
-        CHECK(took < 2500ms); // did not wait for the drain timeout
+        co_await with_timeout(5s, waited(g_request_read));
+        const int fds_while_listening = count_fds();
+        auto stopping = spawn(busy.stop());
+        const bool draining = co_await wait_until([&] { return stop_waits(stopping, fds_while_listening); });
+        REQUIRE(draining);
+        g_may_reply.set(); // the handler ends on its own, with stop waiting for it
+        co_await with_timeout(10s, joined(std::move(stopping)));
         std::string reply = co_await with_timeout(5s, drain_input(c));
-        CHECK(reply == "done:abcd");
+        CHECK(reply == "done:abcd"); // neither aborted nor cut off
         // No new connections once stopped.
         std::string what;
         bool refused = false;
@@ -180,10 +253,12 @@ TEST_SUITE("net/server") {
                     [] { return connection_handler(&idle_handler); });
         co_await idle.start();
         connection i = co_await connect(idle.local_address());
-        co_await sleep_for(20ms);
-        start = std::chrono::steady_clock::now();
+        const server_stats serving = co_await stats_when(idle, [](const server_stats& st) { return st.active == 1; });
+        REQUIRE(serving.active == 1);
+        // The drain timeout is what this part is about: stop waits for it, then aborts the idle handler.
+        const auto start = std::chrono::steady_clock::now();
         co_await with_timeout(10s, idle.stop());
-        took = std::chrono::steady_clock::now() - start;
+        const auto took = std::chrono::steady_clock::now() - start;
         CHECK(took >= 190ms);
         CHECK(took < 2s);
         CHECK(g_idle_aborted.load() == 1);
@@ -208,6 +283,14 @@ TEST_SUITE("net/server") {
         }
         CHECK(complete == 50);
         co_await srv.stop();
+    }
+
+    TEST_CASE(
+        "a server whose accept runs out of descriptors reports it, keeps trying, and serves the client that waited") {
+        auto st = percore::test::run_in_child(&run_serve_after_emfile, std::chrono::seconds(30));
+        INFO(st.err);
+        CHECK(st.exited);
+        CHECK(st.code == 0);
     }
 
     RUNTIME_TEST_CASE("starting on an address in use throws naming it") {
