@@ -262,9 +262,12 @@ task<> run_parts(sharded<shard_state>& shards, const command_spec& spec, argv_t 
             out.error(arity_error(name));
             co_return;
         }
-        if (name == "msetnx" && co_await count_keys(shards, sk, false) > 0) {
-            out.integer(0);
-            co_return;
+        if (name == "msetnx") {
+            const std::int64_t existing = co_await count_keys(shards, sk, false);
+            if (existing > 0) {
+                out.integer(0);
+                co_return;
+            }
         }
         co_await set_all(shards, sk, argv, key_pos);
         if (name == "msetnx") {

@@ -367,7 +367,8 @@ task<> session::exec() {
     co_await locks.acquire(involved, writes);
     bool dirty = false;
     for (unsigned s : _watched_shards) {
-        dirty = dirty || co_await _shards.invoke_on(s, [id = _id](shard_state& st) { return st.db.dirty(id); });
+        const bool changed = co_await _shards.invoke_on(s, [id = _id](shard_state& st) { return st.db.dirty(id); });
+        dirty = dirty || changed;
     }
     if (dirty) {
         co_await locks.release();
