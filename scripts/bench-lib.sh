@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2154 # variables are shared with the sourcing script
 # Helpers for the server benchmarks (scripts/bench-kv): sourced, not run. Processes are tracked by PID and ended
 # by PID, never by name. The caller sets `out` (raw data dir), SERVER_CPU and defines note() and die().
 #
@@ -6,6 +7,7 @@
 #   stop_server                       SIGTERM to the server, wait for it (callgrind/strace/perf write their files)
 #   wait_bounded PID SECONDS          wait for a child, kill it past the bound; returns its status (124: killed)
 #   cpu_ticks PID                     utime + stime of a process (all threads), in clock ticks
+#   cpu_split PID                     "utime stime" of a process, in clock ticks
 #   cpu_line N / cpu_idle_steal A B   /proc/stat line of CPU N; "idle% steal%" between two such lines
 
 SRV_WRAP="" # the process we started (taskset/valgrind/strace/perf, exec'd into the server or tracing it)
@@ -51,6 +53,7 @@ start_server() {
   for a in "$@"; do argv+=("${a//\{port\}/$SRV_PORT}"); done
   SRV_SEQ=$((SRV_SEQ + 1))
   SRV_LOG="$out/logs/server-$SRV_SEQ-$label-${kind%%:*}.log"
+  # shellcheck disable=SC2054 # perf's "-x," is its CSV separator, not an array comma
   case "$kind" in
     plain) ;;
     callgrind:*) prefix+=(valgrind --tool=callgrind "--callgrind-out-file=${kind#*:}"); wait_s=60 ;;
@@ -112,6 +115,12 @@ cpu_ticks() { # field 2 may contain spaces
   s="$(cat "/proc/$1/stat" 2>/dev/null)" || { echo 0; return; }
   s="${s##*) }"
   awk '{ print $12 + $13 }' <<<"$s"
+}
+cpu_split() {
+  local s
+  s="$(cat "/proc/$1/stat" 2>/dev/null)" || { echo "0 0"; return; }
+  s="${s##*) }"
+  awk '{ print $12, $13 }' <<<"$s"
 }
 cpu_line() { grep -E "^cpu$1 " /proc/stat; }
 cpu_idle_steal() {
