@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <stdexcept>
 
 #include "apps/load/report.hh"
 #include "apps/load/shard_worker.hh"
@@ -63,6 +64,12 @@ final_sample merge_final(final_sample acc, final_sample part) {
     acc.last_reply = std::max(acc.last_reply, part.last_reply);
     for (auto& d : part.error_details) {
         acc.error_details.push_back(std::move(d));
+    }
+    acc.kinds.resize(std::max(acc.kinds.size(), part.kinds.size()));
+    for (std::size_t i = 0; i < part.kinds.size(); ++i) {
+        acc.kinds[i].requests += part.kinds[i].requests;
+        acc.kinds[i].errors += part.kinds[i].errors;
+        acc.kinds[i].nil += part.kinds[i].nil;
     }
     return acc;
 }
@@ -152,6 +159,13 @@ task<int> run_load(load_options o) {
         std::fprintf(stderr, "percore-load: --address: %s\n", e.what());
         co_return 2;
     }
+    std::vector<std::string> kind_names;
+    try {
+        kind_names = make_protocol(o.mode, protocol_options_of(o))->kinds(); // checks the options before any shard
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "percore-load: %s\n", e.what());
+        co_return 2;
+    }
     workers_type workers;
     co_await workers.start(o);
     auto connect = [address](shard_worker& w) { return w.connect_all(address); };
@@ -205,7 +219,15 @@ task<int> run_load(load_options o) {
         end = plan.measure_from;
     }
     end = std::max({end, f.last_reply, plan.measure_from});
-    summary s{o, shard_count(), f.messages, f.errors, seconds_between(plan.measure_from, end), std::move(f.latency)};
+    summary s{o,
+              shard_count(),
+              f.messages,
+              f.errors,
+              seconds_between(plan.measure_from, end),
+              std::move(f.latency),
+              std::move(kind_names),
+              std::move(f.kinds)};
+    s.kinds.resize(s.kind_names.size());
     const std::string out = o.json ? format_json(s) : format_summary(s);
     std::fputs(out.c_str(), stdout);
     std::fflush(stdout);

@@ -25,20 +25,6 @@ std::uint64_t splitmix64(std::uint64_t x) noexcept {
     return x ^ (x >> 31);
 }
 
-// Bytes as text for an error message: printable ASCII as is, the rest as \xNN (a wrong server shows itself).
-std::string excerpt(std::string_view bytes) {
-    std::string out;
-    for (char ch : bytes) {
-        const auto u = static_cast<unsigned char>(ch);
-        if (u >= 0x20 && u < 0x7f && ch != '"' && ch != '\\') {
-            out.push_back(ch);
-        } else {
-            out += fmt::format("\\x{:02x}", u);
-        }
-    }
-    return out;
-}
-
 class echo_codec final : public codec {
 public:
     echo_codec(std::uint64_t connection_id, std::size_t size)
@@ -98,7 +84,7 @@ private:
                                     "(received \"{}\")",
                                     _connection, seq, offset + at, _size, static_cast<unsigned char>(got[at]),
                                     static_cast<unsigned char>(expected[i]),
-                                    excerpt(std::string_view(got + at, std::min<std::size_t>(len - at, 16))))};
+                                    printable(std::string_view(got + at, std::min<std::size_t>(len - at, 16))))};
             }
             done += n;
         }

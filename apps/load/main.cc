@@ -1,8 +1,10 @@
-// percore-load: a load generator for percore's servers (echo now; RESP with the KV server).
+// percore-load: a load generator for percore's servers: echo, and RESP for percore-kv and Redis.
 //
 //   percore-load echo [--address 127.0.0.1] [--port 7000] [--connections 50] [--size 64] [--depth 1]
 //                     [--duration 5] [--warmup 1] [--messages N] [--rate R] [--json] [--timeout-ms 2000]
 //                     [engine flags: --shards N --cpuset 1 ...]
+//   percore-load resp [--port 6379] [-t set,get | -t set:1,get:9] [-r KEYS] [-d 3] [-P 16] [-c 50]
+//                     [--mset-keys 10] [--hash-tag] [--auth PASS] [-n REQUESTS] ... (the same flags as echo)
 //
 // Connections are spread over percore-load's own shards. Every reply byte is checked against what was sent.
 // Progress each second on stderr; the summary (or one JSON object with --json) on stdout. Exit status: 0, 1 if
@@ -23,14 +25,13 @@ int main(int argc, char** argv) {
         ->required()
         ->check(CLI::IsMember(percore::load::protocol_names()));
     cli.add_option("--address", o.address, "server IP address (numeric, or localhost)")->capture_default_str();
-    cli.add_option("--port", o.port, "server TCP port")->capture_default_str();
-    cli.add_option("--connections", o.connections, "connections over all shards")
+    CLI::Option* port = cli.add_option("--port", o.port, "server TCP port (default 7000; resp: 6379)");
+    cli.add_option("-c,--connections", o.connections, "connections over all shards")
         ->check(CLI::Range(1u, 1'000'000u))
         ->capture_default_str();
-    cli.add_option("--size", o.size, "payload bytes per message")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{64} << 20))
-        ->capture_default_str();
-    cli.add_option("--depth", o.depth,
+    CLI::Option* size = cli.add_option("-d,--size", o.size, "payload bytes per message (resp: per value; default 3)")
+                            ->check(CLI::Range(std::size_t{1}, std::size_t{64} << 20));
+    cli.add_option("-P,--depth", o.depth,
                    "messages in flight per connection: each verified reply lets the next message go")
         ->check(CLI::Range(1u, 65536u))
         ->capture_default_str();
@@ -41,16 +42,37 @@ int main(int argc, char** argv) {
     CLI::Option* warmup =
         cli.add_option("--warmup", o.warmup_s, "seconds of load before measuring (default 1; with --messages: 0)")
             ->check(CLI::NonNegativeNumber);
-    cli.add_option("--messages", o.messages, "stop after this many measured messages over all connections");
+    cli.add_option("-n,--messages,--requests", o.messages,
+                   "stop after this many measured messages over all connections");
     cli.add_option("--rate", o.rate,
                    "open loop: messages per second over all connections; latency counts from the intended send "
                    "time (default: closed loop)")
         ->check(CLI::NonNegativeNumber);
     cli.add_flag("--json", o.json, "print the summary as one JSON object");
+    auto* resp = cli.add_option_group("resp", "RESP mode (percore-kv, redis-server)");
+    resp->add_option("-t,--commands", o.commands,
+                     "commands to cycle through, optionally weighted: set,get or set:1,get:9 (ping set get incr "
+                     "mset del)")
+        ->capture_default_str();
+    resp->add_option("-r,--keyspace", o.keyspace,
+                     "keys drawn uniformly from this many, key:<12 digits> (redis-benchmark's -r)")
+        ->capture_default_str();
+    resp->add_option("--mset-keys", o.mset_keys, "keys per MSET")->capture_default_str();
+    resp->add_flag("--hash-tag", o.hash_tag,
+                   "a request's keys share a {hash tag} drawn per request: MSET stays on one shard");
+    resp->add_option("--auth", o.auth, "password sent with AUTH on every new connection");
     cli.add_option("--timeout-ms", o.timeout_ms, "a connect or reply slower than this is an error")
         ->check(CLI::Range(1u, 3'600'000u))
         ->capture_default_str();
     return app.run(argc, argv, [&]() -> percore::task<int> {
+        if (o.mode == "resp") {
+            if (port->count() == 0) {
+                o.port = 6379;
+            }
+            if (size->count() == 0) {
+                o.size = 3; // redis-benchmark's -d
+            }
+        }
         if (o.messages > 0) {
             if (warmup->count() == 0) {
                 o.warmup_s = 0;

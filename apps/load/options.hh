@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "apps/load/protocol.hh"
 #include "net/socket_address.hh"
 #include "runtime/clock.hh"
 
@@ -14,9 +15,16 @@ namespace percore::load {
 struct load_options {
     std::string mode = "echo";
     std::string address = "127.0.0.1";
-    std::uint16_t port = 7000;
+    std::uint16_t port = 7000; // 6379 in resp mode unless given
     unsigned connections = 50;
+    /// Payload bytes per message (echo), value bytes (resp).
     std::size_t size = 64;
+    // ---- resp (protocol_options in protocol.hh says what they mean)
+    std::string commands = "set,get";
+    std::uint64_t keyspace = 1;
+    unsigned mset_keys = 10;
+    bool hash_tag = false;
+    std::string auth;
     /// Messages in flight per connection (a sliding window: each verified reply frees a slot for the next).
     unsigned depth = 1;
     /// Measured seconds after the warm-up; <= 0: no time limit (only with `messages`).
@@ -30,6 +38,16 @@ struct load_options {
     /// A connect or a reply slower than this ends the connection with an error.
     unsigned timeout_ms = 2000;
 };
+
+/// What the protocol needs of the options.
+[[nodiscard]] inline protocol_options protocol_options_of(const load_options& o) {
+    return {.size = o.size,
+            .commands = o.commands,
+            .keyspace = o.keyspace,
+            .mset_keys = o.mset_keys,
+            .hash_tag = o.hash_tag,
+            .auth = o.auth};
+}
 
 /// One run's timeline, fixed by shard 0 once every connection is up.
 struct run_plan {

@@ -1,7 +1,8 @@
 /// \file
 /// \brief What percore-load speaks: a `protocol` makes one `codec` per connection; a codec writes request number
 /// `seq` into an output stream and reads and verifies its reply from an input stream. The driver knows nothing
-/// else about the bytes, so a new protocol (RESP for the KV server) is a new file plus one line in protocol.cc.
+/// else about the bytes, so a new protocol is a new file plus one line in protocol.cc (echo_protocol.cc,
+/// resp_protocol.cc).
 ///
 /// \code
 /// auto proto = load::make_protocol("echo", {.size = 64});
@@ -33,6 +34,13 @@ namespace percore::load {
 /// The outcome of reading one reply: empty `error` when it is the reply expected.
 struct check_result {
     std::string error;
+    /// With an error: the reply was well formed and read whole (a RESP `-ERR ...`, a value of the wrong size),
+    /// so the stream is still in step and the connection goes on; otherwise the connection ends.
+    bool in_step = false;
+    /// Which kind of request this was (an index into protocol::kinds(); 0 when it has none).
+    unsigned kind = 0;
+    /// The reply was the protocol's "nothing there" (a RESP nil: a GET of a missing key).
+    bool nil = false;
     [[nodiscard]] bool ok() const noexcept { return error.empty(); }
 };
 
@@ -40,6 +48,17 @@ struct check_result {
 struct protocol_options {
     /// Payload bytes per request (the echo message size; the value size for a key-value protocol).
     std::size_t size = 64;
+    // ---- RESP (resp_options.hh parses and checks them)
+    /// Commands and their weights, "set,get" or "set:1,get:9".
+    std::string commands = "set,get";
+    /// Keys are drawn uniformly from this many (`key:<12 digits>`).
+    std::uint64_t keyspace = 1;
+    /// Keys per MSET.
+    unsigned mset_keys = 10;
+    /// A request's keys share a {hash tag}, drawn per request: multi-key commands stay in one slot.
+    bool hash_tag = false;
+    /// Sent as AUTH when a connection opens (empty: none).
+    std::string auth;
 };
 
 /// One connection's request writer and reply checker. Requests are numbered 0, 1, 2, ... per connection; replies
@@ -54,9 +73,12 @@ public:
                                                                           std::uint64_t seq) = 0;
 
     /// Reads the reply to request `seq` and checks it. A wrong reply or EOF is a failed check_result (the
-    /// stream is then out of step and the connection should end). \throws what the stream throws (receive
-    /// errors, percore::aborted)
+    /// stream is then out of step and the connection should end, unless `in_step` says otherwise). \throws what
+    /// the stream throws (receive errors, percore::aborted)
     [[nodiscard]] virtual task<check_result> read_reply(net::input_stream& in, std::uint64_t seq) = 0;
+
+    /// Runs once on a new connection before any request (RESP's AUTH). \return an error, or an empty string
+    [[nodiscard]] virtual task<std::string> handshake(net::input_stream& in, net::output_stream& out);
 };
 
 class protocol {
@@ -64,9 +86,14 @@ public:
     virtual ~protocol() = default;
     /// A codec for connection number `connection_id` (unique over the run: it may seed the content).
     [[nodiscard]] virtual std::unique_ptr<codec> open(std::uint64_t connection_id) = 0;
+    /// Names of the kinds of request counted apart in the summary (RESP: "set", "get", ...); none by default.
+    [[nodiscard]] virtual std::vector<std::string> kinds() const { return {}; }
 };
 
-/// The protocols percore-load knows, for the command line ("echo", ...).
+/// Bytes as text for an error message: printable ASCII as is, the rest as \xNN (a wrong server shows itself).
+[[nodiscard]] std::string printable(std::string_view bytes);
+
+/// The protocols percore-load knows, for the command line ("echo", "resp").
 [[nodiscard]] std::vector<std::string> protocol_names();
 
 /// \throws std::invalid_argument for an unknown name or options the protocol cannot honour.

@@ -5,11 +5,19 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "apps/load/histogram.hh"
 #include "apps/load/options.hh"
 
 namespace percore::load {
+
+/// Replies to one kind of request (a RESP command): measured, wrong (over the whole run), nil.
+struct kind_counts {
+    std::uint64_t requests = 0;
+    std::uint64_t errors = 0;
+    std::uint64_t nil = 0;
+};
 
 struct summary {
     load_options options;
@@ -19,6 +27,9 @@ struct summary {
     /// From the start of the measurement to its end (or to the last measured reply).
     double duration_s = 0;
     histogram latency; // ns
+    /// Per kind of request (protocol::kinds(), empty for echo).
+    std::vector<std::string> kind_names;
+    std::vector<kind_counts> kinds;
 };
 
 /// "[  3.0s]  412345 msgs/s  p50 23.5 us  p99 45.0 us  errors 0".
@@ -32,7 +43,8 @@ struct summary {
 [[nodiscard]] std::string format_summary(const summary& s);
 
 /// One JSON object (and a newline) with the keys mode, connections, size, depth, duration_s, messages,
-/// msgs_per_s, mb_per_s, p50_us, p90_us, p99_us, p999_us, max_us, errors.
+/// msgs_per_s, mb_per_s, p50_us, p90_us, p99_us, p999_us, max_us, errors; with kinds of request (resp) also
+/// "commands": {"set": {"requests": N, "errors": N, "nil": N}, ...}.
 [[nodiscard]] std::string format_json(const summary& s);
 
 } // namespace percore::load

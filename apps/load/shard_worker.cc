@@ -54,7 +54,8 @@ struct shard_worker::conn {
 
 shard_worker::shard_worker(load_options options)
     : _options(std::move(options))
-    , _protocol(make_protocol(_options.mode, {.size = _options.size})) {
+    , _protocol(make_protocol(_options.mode, protocol_options_of(_options)))
+    , _kinds(_protocol->kinds().size()) {
 }
 
 shard_worker::~shard_worker() = default;
@@ -98,8 +99,16 @@ task<connect_report> shard_worker::connect_all(net::socket_address address) {
 task<> shard_worker::connect_one(conn* c, net::socket_address address) {
     try {
         c->socket = co_await net::connect(address, {.timeout = std::chrono::milliseconds(_options.timeout_ms)});
+        c->socket.set_read_timeout(std::chrono::milliseconds(_options.timeout_ms));
+        std::string refused = co_await c->requests->handshake(c->socket.input(), c->socket.output());
+        c->socket.set_read_timeout(duration::zero()); // from here on the watchdog times replies
+        if (!refused.empty()) {
+            c->connect_error = fmt::format("start a session with {}: {}", address.to_string(), refused);
+            c->socket.close();
+        }
     } catch (const std::exception& e) {
         c->connect_error = e.what(); // "connect to 127.0.0.1:7000: Connection refused"
+        c->socket.close();
     }
 }
 
@@ -171,13 +180,20 @@ task<std::string> shard_worker::receive_replies(conn* c) {
         }
         const std::uint64_t seq = c->verified;
         check_result r = co_await c->requests->read_reply(in, seq);
-        if (!r.ok()) {
+        if (!r.ok() && !r.in_step) {
             co_return std::move(r.error);
         }
         const time_point done = clock_type::now();
         ++c->verified;
         c->progress_at = done;
         c->slots.signal();
+        if (!r.ok()) { // a wrong answer read whole (RESP -ERR): counted, the connection goes on
+            if (r.kind < _kinds.size()) {
+                ++_kinds[r.kind].errors;
+            }
+            add_error(1, std::move(r.error));
+            continue;
+        }
         if (_stopping || done >= p.measure_until) {
             continue; // the run is over: verified, not recorded
         }
@@ -189,6 +205,10 @@ task<std::string> shard_worker::receive_replies(conn* c) {
             _total.record(ns);
             ++_measured;
             _last_reply = std::max(_last_reply, done);
+            if (r.kind < _kinds.size()) {
+                ++_kinds[r.kind].requests;
+                _kinds[r.kind].nil += r.nil ? 1 : 0;
+            }
         }
     }
 }
@@ -343,7 +363,7 @@ progress_sample shard_worker::take_progress() {
 }
 
 final_sample shard_worker::results() {
-    final_sample s{_measured, _errors, _total, _last_reply, std::move(_error_details)};
+    final_sample s{_measured, _errors, _total, _last_reply, std::move(_error_details), _kinds};
     _error_details.clear();
     return s;
 }

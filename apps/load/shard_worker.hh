@@ -13,7 +13,8 @@
 /// - Everything here is touched only on its own shard; shard 0 reads it through `take_progress` / `results`
 ///   (bus messages that run here).
 /// - A connection that sees an error (wrong reply, EOF, receive or send error, timeout) counts it and its
-///   messages left in flight as errors, and ends; the others go on.
+///   messages left in flight as errors, and ends; the others go on. A wrong reply that left the stream in step
+///   (a RESP error reply) is counted and the connection goes on.
 /// - A watchdog aborts a connection whose oldest message in flight has waited `timeout_ms` for its reply (from
 ///   its send or the previous reply, whichever came later), and every connection still running at the plan's
 ///   hard stop.
@@ -28,6 +29,7 @@
 #include "apps/load/histogram.hh"
 #include "apps/load/options.hh"
 #include "apps/load/protocol.hh"
+#include "apps/load/report.hh"
 #include "net/connection.hh"
 #include "runtime/spawn.hh"
 #include "runtime/task.hh"
@@ -59,6 +61,7 @@ struct final_sample {
     histogram latency; // measured
     time_point last_reply{};
     std::vector<std::string> error_details; // not yet collected by take_progress
+    std::vector<kind_counts> kinds;         // per protocol::kinds()
 };
 
 class shard_worker {
@@ -110,6 +113,7 @@ private:
     time_point _last_reply{};
     std::vector<std::string> _error_details; // not yet collected
     std::size_t _details_kept = 0;
+    std::vector<kind_counts> _kinds; // measured replies per kind of request; errors over the whole run
 };
 
 } // namespace percore::load
