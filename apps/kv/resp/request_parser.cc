@@ -252,8 +252,9 @@ void request_parser::reserve_for_bulk() {
     if (total <= _pending.capacity() || total > _limits.max_query_buffer) {
         return; // room already, or a request that will be refused anyway: no room for it ahead of its bytes
     }
-    // At least double: a request of many large values is copied a bounded number of times, not once per value.
-    _pending.reserve(std::max(total, 2 * _pending.capacity()));
+    // At least double (within the limit): a request of many large values is copied a bounded number of times,
+    // not once per value.
+    _pending.reserve(std::min(std::max(total, 2 * _pending.capacity()), _limits.max_query_buffer));
 }
 
 std::size_t request_parser::wanted(std::string_view rest) const noexcept {
