@@ -1,7 +1,8 @@
 // libFuzzer target for resp::request_parser. Each input is parsed fed whole, then split at random places (one
 // byte at a time when short), releasing after every receive or after every command, and once under a tiny query
 // buffer limit. Checked:
-// - nothing crashes, and every argument is read in full (ASan: it lies in live memory);
+// - nothing crashes; every argument is read in full (ASan: it lies in live memory), when returned and again
+//   just before release_consumed() (the arguments of every command returned since stay valid until then);
 // - an argument lies wholly inside one fed receive or wholly outside all of them (gathered or unquoted), and a
 //   command's arguments all come from the same place: sliced from one receive, or from the parser's storage;
 // - fed whole, the arguments sliced from the receive come in the stream's order;
@@ -69,6 +70,19 @@ outcome run(std::string_view stream, const std::vector<std::size_t>& cuts, const
     outcome o;
     std::vector<std::string_view> argv;
     std::vector<range> live; // receives fed since the last release, and the one being parsed
+    // Commands returned since the last release: their arguments, and what they read when returned.
+    std::vector<std::pair<std::vector<std::string_view>, std::size_t>> unreleased;
+    auto verify = [&] {
+        for (const auto& [views, index] : unreleased) {
+            require(std::equal(views.begin(), views.end(), o.commands[index].begin(), o.commands[index].end()),
+                    "an argument changed before release_consumed()");
+        }
+    };
+    auto release = [&] {
+        verify();
+        unreleased.clear();
+        p.release_consumed();
+    };
     std::size_t fed = 0;
     const char* last_slice = nullptr;
     std::size_t from = 0;
@@ -101,12 +115,14 @@ outcome run(std::string_view stream, const std::vector<std::size_t>& cuts, const
                 }
             }
             o.commands.emplace_back(argv.begin(), argv.end()); // reads every byte (ASan checks it is live)
+            unreleased.emplace_back(argv, o.commands.size() - 1);
             if (when == release_at::every_command) {
-                p.release_consumed();
+                release();
                 live.erase(live.begin(), live.end() - (live.empty() ? 0 : 1));
             }
         }
         if (s == parse_status::error) {
+            verify(); // the session still runs the commands before the error
             require(p.failed() && !p.error().empty(), "an error without a text");
             o.error = p.error();
             o.silent = p.close_silently();
@@ -115,7 +131,7 @@ outcome run(std::string_view stream, const std::vector<std::size_t>& cuts, const
         }
         require(p.next(argv) == parse_status::need_more, "need_more does not stay");
         require(p.buffered() <= fed, "more buffered than fed");
-        p.release_consumed();
+        release();
         live.clear();
     }
     return o;
