@@ -27,6 +27,15 @@ constexpr std::size_t window_reply_budget = 256 * 1024;
 constexpr std::size_t write_slice = 64 * 1024;
 // Output room kept between windows; more is given back.
 constexpr std::size_t kept_output = 64 * 1024;
+// Argument references kept between windows (a request of a million arguments must not leave 40 MB behind).
+constexpr std::size_t kept_args = 4096;
+
+template <typename T>
+void give_back_if_large(std::vector<T>& v) {
+    if (v.capacity() > kept_args) {
+        std::vector<T>().swap(v);
+    }
+}
 
 std::uint64_t next_client_id() noexcept {
     // Unique over the shards: this shard's counter, interleaved with the others'.
@@ -154,6 +163,9 @@ task<> session::process_window() {
     }
     co_await flush_window();
     _parser.release_consumed();
+    give_back_if_large(_argv);
+    give_back_if_large(_args);
+    give_back_if_large(_keys);
     co_await write_out();
 }
 
