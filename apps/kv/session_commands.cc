@@ -88,7 +88,7 @@ void session::hello(argv_t argv) {
         }
     }
     if (!_authenticated) {
-        out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> "
+        out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
                   "AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol "
                   "version at the same time");
         return;

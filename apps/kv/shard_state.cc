@@ -83,9 +83,12 @@ void shard_state::execute(batch& b) {
     db.set_now(now_ms());
     resp::reply_writer out(b.replies, b.protocol);
     b.ends.reserve(b.specs.size());
-    for (std::size_t i = 0; i < b.specs.size(); ++i) {
+    for (std::size_t i = b.ends.size(); i < b.specs.size(); ++i) {
         execute_one(*b.specs[i], b.argvs[i], out);
-        b.ends.push_back(static_cast<std::uint32_t>(b.replies.size()));
+        b.ends.push_back(b.trimmed + b.replies.size());
+        if (b.replies.size() >= b.reply_budget) {
+            break;
+        }
     }
 }
 
