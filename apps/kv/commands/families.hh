@@ -11,5 +11,6 @@ namespace percore::kv {
 [[nodiscard]] std::span<const command_spec> string_commands() noexcept;
 [[nodiscard]] std::span<const command_spec> key_commands() noexcept;
 [[nodiscard]] std::span<const command_spec> server_commands() noexcept;
+[[nodiscard]] std::span<const command_spec> list_commands() noexcept;
 
 } // namespace percore::kv
