@@ -21,6 +21,7 @@ struct registry {
                  key_commands(),
                  server_commands(),
                  list_commands(),
+                 set_commands(),
              }) {
             for (const command_spec& s : family) {
                 all.push_back(&s);

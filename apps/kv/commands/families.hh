@@ -12,5 +12,6 @@ namespace percore::kv {
 [[nodiscard]] std::span<const command_spec> key_commands() noexcept;
 [[nodiscard]] std::span<const command_spec> server_commands() noexcept;
 [[nodiscard]] std::span<const command_spec> list_commands() noexcept;
+[[nodiscard]] std::span<const command_spec> set_commands() noexcept;
 
 } // namespace percore::kv
