@@ -22,6 +22,7 @@ struct registry {
                  server_commands(),
                  list_commands(),
                  set_commands(),
+                 hash_commands(),
              }) {
             for (const command_spec& s : family) {
                 all.push_back(&s);

@@ -13,5 +13,6 @@ namespace percore::kv {
 [[nodiscard]] std::span<const command_spec> server_commands() noexcept;
 [[nodiscard]] std::span<const command_spec> list_commands() noexcept;
 [[nodiscard]] std::span<const command_spec> set_commands() noexcept;
+[[nodiscard]] std::span<const command_spec> hash_commands() noexcept;
 
 } // namespace percore::kv
