@@ -23,6 +23,8 @@ struct registry {
                  list_commands(),
                  set_commands(),
                  hash_commands(),
+                 zset_commands(),
+                 zset_range_commands(),
              }) {
             for (const command_spec& s : family) {
                 all.push_back(&s);
