@@ -303,8 +303,10 @@ task<> session::run_session_command(const command_spec& spec, argv_t argv) {
         std::vector<task<>> parts;
         for (std::size_t i = 1; i < argv.size(); ++i) {
             const unsigned s = slot_shard(key_slot(argv[i]), shard_count());
-            parts.push_back(_shards.invoke_on(
-                s, [key = std::string(argv[i]), id = _id](shard_state& st) { st.db.watch(key, id); }));
+            parts.push_back(_shards.invoke_on(s, [key = std::string(argv[i]), id = _id](shard_state& st) {
+                st.db.set_now(now_ms()); // whether the key is already past its TTL
+                st.db.watch(key, id);
+            }));
             if (std::find(_watched_shards.begin(), _watched_shards.end(), s) == _watched_shards.end()) {
                 _watched_shards.push_back(s);
             }
@@ -367,7 +369,10 @@ task<> session::exec() {
     co_await locks.acquire(involved, writes);
     bool dirty = false;
     for (unsigned s : _watched_shards) {
-        const bool changed = co_await _shards.invoke_on(s, [id = _id](shard_state& st) { return st.db.dirty(id); });
+        const bool changed = co_await _shards.invoke_on(s, [id = _id](shard_state& st) {
+            st.db.set_now(now_ms()); // a watched key past its TTL by now is a change
+            return st.db.dirty(id);
+        });
         dirty = dirty || changed;
     }
     if (dirty) {
