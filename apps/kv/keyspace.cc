@@ -206,7 +206,10 @@ std::optional<std::string> keyspace::lru_victim(unsigned samples) {
         for (std::size_t n = 0; n < buckets && _table.bucket_size(b) == 0; ++n) {
             b = (b + 1) % buckets;
         }
-        const auto it = _table.begin(b);
+        // Any key of the bucket: a key behind another in its bucket must be a candidate too, or it is never
+        // evicted while its bucket-mate lives, however cold it is.
+        auto it = _table.begin(b);
+        std::advance(it, std::uniform_int_distribution<std::size_t>(0, _table.bucket_size(b) - 1)(_rng));
         if (!best || it->second.lru < best_lru) {
             best = it->first;
             best_lru = it->second.lru;
