@@ -1,5 +1,6 @@
 // Commands that read or change the connection: HELLO AUTH SELECT QUIT RESET CLIENT MULTI EXEC DISCARD WATCH
 // UNWATCH TIME COMMAND.
+#include <algorithm>
 #include <chrono>
 
 #include "apps/kv/commands/util.hh"
@@ -338,6 +339,7 @@ task<> session::exec() {
     }
     // Every shard the transaction reads or writes, and those where it watches keys.
     std::vector<unsigned> involved = _watched_shards;
+    std::vector<unsigned> grows; // shards where a command may grow memory (maxmemory)
     bool writes = false;
     bool everywhere = false;
     std::vector<std::size_t> key_pos;
@@ -353,6 +355,9 @@ task<> session::exec() {
                 shards.push_back(this_shard_id());
             }
             involved.insert(involved.end(), shards.begin(), shards.end());
+            if ((c.spec->flags & cmd_denyoom) != 0) {
+                grows.insert(grows.end(), shards.begin(), shards.end());
+            }
         }
     }
     if (everywhere) {
@@ -379,6 +384,19 @@ task<> session::exec() {
         co_await locks.release();
         co_await unwatch_all();
         out.null_array();
+        co_return;
+    }
+    // As Redis: a transaction that may grow memory runs whole or not at all, never with some writes refused.
+    std::sort(grows.begin(), grows.end());
+    grows.erase(std::unique(grows.begin(), grows.end()), grows.end());
+    bool room = true;
+    if (!grows.empty()) {
+        room = co_await make_room_on(_shards, grows);
+    }
+    if (!room) {
+        co_await locks.release();
+        co_await unwatch_all();
+        out.error("EXECABORT Transaction discarded because of: " + std::string(err_oom));
         co_return;
     }
     out.array(queued.size());

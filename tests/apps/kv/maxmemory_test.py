@@ -42,6 +42,9 @@ def fill(c, prefix, limit):
 def noeviction():
     kv = start_kv(KV, SHARDS, "--maxmemory", "1mb", "--maxmemory-policy", "noeviction")
     c = Conn(kv.port)
+    tx = Conn(kv.port)
+    ta, tb = keys_by_shard("tx:", SHARDS)[0][0], keys_by_shard("tx:", SHARDS)[2][0]
+    queued = tx.pipeline([["MULTI"], ["SET", ta, "1"], ["SET", tb, "1"]])  # queued while there is room
     stored, refused, odd = fill(c, "fill:", 5000)
     total = sum(len(s) for s in stored)
     check(refused == set(range(SHARDS)) and not odd, f"noeviction: every shard refuses writes past 1mb with -OOM "
@@ -58,6 +61,13 @@ def noeviction():
     check(c.call("MGET", *old) == b"*3\r\n" + (b"$1000\r\n" + VALUE.encode() + b"\r\n") * 3,
           "noeviction: MGET across shards works")
     check(c.call("DBSIZE") == b":%d\r\n" % total, "noeviction: DBSIZE counts what was stored")
+    got = [c.call("MSET", *[x for k in new for x in (k, "v")]), c.call("MSETNX", *[x for k in new for x in (k, "v")])]
+    check(got == [OOM, OOM] and c.call("EXISTS", *new) == b":0\r\n",
+          "noeviction: MSET and MSETNX across shards are refused with -OOM, nothing written", repr(got))
+    got = tx.call("EXEC")
+    check(queued == [b"+OK\r\n", b"+QUEUED\r\n", b"+QUEUED\r\n"] and
+          got == b"-EXECABORT Transaction discarded because of: " + OOM[1:] and c.call("EXISTS", ta, tb) == b":0\r\n",
+          "noeviction: EXEC of writes queued before the memory ran out is refused whole, as in Redis", repr(got))
     check(info_field(c, "evicted_keys") == "0", "noeviction: nothing evicted")
     # DEL is not refused, and frees room on its shard.
     got = c.call("DEL", *stored[1])
@@ -66,12 +76,13 @@ def noeviction():
     check(got == [OOM, b"+OK\r\n", OOM], "noeviction: after DEL, the freed shard takes writes, the others still "
           "refuse", repr(got))
     c.close()
+    tx.close()
     check(kv.stop() == 0, "noeviction: percore-kv exits 0")
 
 
 def allkeys_lru():
     """Cold keys written, a pause past the LRU clock's 1 s resolution, hot keys read, then far more than the
-    limit written: the key count stays bounded, every write succeeds, and
+    limit written (by SET and by MSET across shards): the key count stays bounded, every write succeeds, and
     hot keys survive much more often than cold ones."""
     kv = start_kv(KV, SHARDS, "--maxmemory", "3mb", "--maxmemory-policy", "allkeys-lru")
     c = Conn(kv.port)
@@ -84,10 +95,10 @@ def allkeys_lru():
     for batch in range(60):
         base = batch * 100
         cmds = [["SET", f"fill:{base + i}", VALUE] for i in range(50)]
-        cmds += [["SET", f"fill:{base + 50 + i}", VALUE] for i in range(48)]
-        written += 50 + 48
+        cmds += [["MSET", *[x for j in range(3) for x in (f"fill:{base + 50 + i}:{j}", VALUE)]] for i in range(16)]
+        written += 50 + 16 * 3
         got += c.pipeline(cmds)
-    check(all(r == b"+OK\r\n" for r in got), "allkeys-lru: every write succeeds",
+    check(all(r == b"+OK\r\n" for r in got), "allkeys-lru: every write succeeds (SET and MSET across shards)",
           repr([r for r in got if r != b"+OK\r\n"][:3]))
     dbsize = int(c.call("DBSIZE")[1:-2])
     evicted = int(info_field(c, "evicted_keys"))
@@ -95,6 +106,8 @@ def allkeys_lru():
           f"of {written})")
     check(dbsize * 1000 <= 3 * 1024 * 1024 and dbsize >= 1000,
           f"allkeys-lru: the key count stays bounded by the limit ({dbsize} keys of 1000 bytes, limit 3mb)")
+    used = int(info_field(c, "used_memory"))
+    check(used <= 3 * 1024 * 1024 + SHARDS * 4 * 1100, f"allkeys-lru: used_memory stays near the limit ({used})")
     alive_hot = int(c.call("EXISTS", *hot)[1:-2])
     alive_cold = int(c.call("EXISTS", *cold)[1:-2])
     check(alive_hot >= 2 * alive_cold + 30, f"allkeys-lru: recently read keys survive more than cold ones "
