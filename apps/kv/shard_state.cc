@@ -72,7 +72,7 @@ bool shard_state::make_room() {
 void shard_state::execute_one(const command_spec& spec, argv_t argv, resp::reply_writer& out) {
     ++counters.commands;
     if ((spec.flags & cmd_denyoom) != 0 && _settings.maxmemory != 0 && !make_room()) {
-        out.error("OOM command not allowed when used memory > 'maxmemory'.");
+        out.error(err_oom);
         return;
     }
     exec_context ctx{db, out, *this};
