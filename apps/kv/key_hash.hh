@@ -40,7 +40,7 @@ inline constexpr std::uint64_t k2 = 0x8ebc6af09c88c6e3ULL;
 } // namespace detail
 
 /// Hash of `s` under `seed`.
-[[nodiscard]] inline std::uint64_t key_hash(std::string_view s, std::uint64_t seed) noexcept {
+[[nodiscard, gnu::always_inline]] inline std::uint64_t key_hash(std::string_view s, std::uint64_t seed) noexcept {
     using namespace detail;
     const char* p = s.data();
     std::size_t n = s.size();
@@ -71,7 +71,7 @@ inline constexpr std::uint64_t k2 = 0x8ebc6af09c88c6e3ULL;
 }
 
 /// Hash of `s` under the process's seed.
-[[nodiscard]] inline std::uint64_t key_hash(std::string_view s) noexcept {
+[[nodiscard, gnu::always_inline]] inline std::uint64_t key_hash(std::string_view s) noexcept {
     static const std::uint64_t seed = detail::hash_seed();
     return key_hash(s, seed);
 }

@@ -34,7 +34,16 @@ struct key_node {
 
     [[nodiscard]] std::string_view key() const noexcept { return {reinterpret_cast<const char*>(this + 1), key_size}; }
     [[nodiscard]] bool is(std::string_view k) const noexcept {
-        return k.size() == key_size && std::memcmp(k.data(), this + 1, k.size()) == 0;
+        if (k.size() != key_size) {
+            return false;
+        }
+        const char* mine = reinterpret_cast<const char*>(this + 1);
+        if (k.size() >= 8 && k.size() <= 16) { // typical keys: two loads each side instead of a call to memcmp
+            const std::size_t last = k.size() - 8;
+            return detail::load64(k.data()) == detail::load64(mine) &&
+                   detail::load64(k.data() + last) == detail::load64(mine + last);
+        }
+        return std::memcmp(k.data(), mine, k.size()) == 0;
     }
     [[nodiscard]] std::uint32_t lru() const noexcept { return meta & lru_mask; }
     void set_lru(std::uint32_t clock) noexcept { meta = (meta & ~lru_mask) | (clock & lru_mask); }

@@ -38,11 +38,23 @@ key_node* keyspace::live(std::string_view key, std::uint64_t h) {
 }
 
 object* keyspace::hand_out(key_node* n) {
+    if (n->value.is_inline()) {
+        _last_inline = n;
+        return &n->value;
+    }
     if (!n->has(key_node::touched)) {
         n->set(key_node::touched, true);
         _touched.emplace_back(n, n->value.memory());
     }
     return &n->value;
+}
+
+void keyspace::settle_inline() noexcept {
+    // An inline string has no allocation; one that outgrew it in place now has one.
+    if (!_last_inline->has(key_node::touched)) {
+        _memory += _last_inline->value.memory();
+    }
+    _last_inline = nullptr;
 }
 
 void keyspace::settle_touched() noexcept {
@@ -84,9 +96,17 @@ std::pair<key_node*, std::size_t>* keyspace::touched_record(const key_node* n) n
 }
 
 void keyspace::replace_value(key_node* n, object value) {
-    // What memory() counts for the old value: its size when handed out, if it was.
+    // What memory() counts for the old value: nothing if it was handed out inline, its size when handed out if
+    // it was recorded, its size otherwise.
+    std::size_t before = n->value.memory();
+    if (n == _last_inline) {
+        before = 0;
+        _last_inline = nullptr; // hand_out() looks at the new value
+    }
     auto* rec = touched_record(n);
-    const std::size_t before = rec != nullptr ? rec->second : n->value.memory();
+    if (rec != nullptr) {
+        before = rec->second;
+    }
     n->value = std::move(value);
     const std::size_t after = n->value.memory();
     _memory = _memory - before + after;
@@ -98,6 +118,10 @@ void keyspace::replace_value(key_node* n, object value) {
 
 void keyspace::delete_node(key_node* n, std::uint64_t h) {
     std::size_t accounted = n->value.memory();
+    if (n == _last_inline) {
+        accounted = 0; // accounted as inline, even if it outgrew it since
+        _last_inline = nullptr;
+    }
     if (auto* rec = touched_record(n)) {
         accounted = rec->second;
         rec->first = nullptr;
@@ -201,6 +225,7 @@ void keyspace::clear() {
     }
     _changes += _table.size();
     _touched.clear();
+    _last_inline = nullptr;
     _expires.clear();
     _table.clear([](key_node* n) { key_node::destroy(n); });
     _memory = 0;

@@ -103,6 +103,9 @@ public:
     /// Re-measures the values handed out since the last call (a command may have grown or shrunk them in place).
     /// The shard calls it after each command.
     void settle() noexcept {
+        if (_last_inline != nullptr) {
+            settle_inline();
+        }
         if (!_touched.empty()) {
             settle_touched();
         }
@@ -149,10 +152,14 @@ private:
     /// Hands out `n`'s value to a command: remembered until settle() re-measures it.
     object* hand_out(key_node* n);
     void settle_touched() noexcept;
+    void settle_inline() noexcept;
 
     linear_table<key_node, key_node_hash> _table;
     expiry_index _expires;
     std::vector<std::pair<key_node*, std::size_t>> _touched; ///< handed-out values and their size then
+    /// The inline string handed out last (memory 0 then). Strings grow in place only through the value a command
+    /// looked up last (APPEND, SETRANGE, INCR*), so one slot, not a list, keeps GET and SET free of bookkeeping.
+    key_node* _last_inline = nullptr;
     std::unordered_map<std::string, std::vector<std::uint64_t>, string_hash, std::equal_to<>> _watched;
     std::unordered_map<std::uint64_t, std::vector<std::string>> _watching;
     std::unordered_set<std::uint64_t> _dirty;

@@ -151,6 +151,8 @@ public:
 
     /// Longest string kept inline.
     static constexpr std::size_t inline_capacity = 15;
+    /// A string held inline: it has no allocation (memory() is 0).
+    [[nodiscard]] bool is_inline() const noexcept { return get_kind() == kind::small; }
 
 private:
     enum class kind : std::uint8_t { small, heap, list, set, hash, zset };

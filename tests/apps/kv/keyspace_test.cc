@@ -260,6 +260,51 @@ TEST_SUITE("apps/kv/keyspace") {
         CHECK(db.size() == 1);
     }
 
+    TEST_CASE("an inline string that outgrows its object in place is counted, whatever happens to it next") {
+        keyspace db;
+        db.set("anchor", object("v"));
+        db.settle();
+        const std::size_t start = db.memory();
+        SUBCASE("kept") {
+            CHECK(db.find("s") == nullptr);
+            db.set("s", object("short"));
+            db.settle();
+            const std::size_t with_s = db.memory();
+            db.find("s")->append(std::string(100, 'a'));
+            db.settle();
+            CHECK(db.memory() >= with_s + 100);
+            db.erase("s");
+            CHECK(db.memory() == start);
+        }
+        SUBCASE("replaced in the same command") {
+            db.set("s", object("short"));
+            db.find("s")->append(std::string(100, 'a'));
+            db.set("s", object(std::string(300, 'b')));
+            db.settle();
+            CHECK(db.memory() >= start + 300);
+            db.erase("s");
+            CHECK(db.memory() == start);
+        }
+        SUBCASE("deleted in the same command") {
+            db.set("s", object("short"));
+            db.find("s")->set_range(200, "x");
+            db.erase("s");
+            db.settle();
+            CHECK(db.memory() == start);
+        }
+        SUBCASE("moved out (RENAME) and deleted") {
+            db.set("s", object(std::string(64, 'c')));
+            db.settle();
+            object moved = std::move(*db.find("s"));
+            db.erase("s");
+            db.set("t", std::move(moved));
+            db.settle();
+            CHECK(db.memory() > start + 64);
+            db.erase("t");
+            CHECK(db.memory() == start);
+        }
+    }
+
     TEST_CASE("clear drops everything") {
         keyspace db;
         db.set_now(1000);
