@@ -6,99 +6,193 @@
 namespace percore::kv {
 
 namespace {
-// Per-key overhead beyond the key and value bytes: the table node, the std::string headers.
-constexpr std::size_t entry_overhead = 96;
+
+std::uint64_t rng_seed() noexcept {
+    // Distinct per keyspace without a syscall: a per-thread counter mixed with the process's hash seed.
+    static thread_local std::uint64_t counter = 0;
+    return key_hash(std::string_view(reinterpret_cast<const char*>(&++counter), sizeof(counter)));
+}
+
 } // namespace
 
 keyspace::keyspace()
-    : _rng(std::random_device{}()) {
+    : _rng(rng_seed()) {
     _epoch = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                  .count();
     _now = _epoch;
 }
 
-keyspace::table::iterator keyspace::live(std::string_view key) {
-    auto it = _table.find(key);
-    if (it == _table.end()) {
-        return it;
+keyspace::~keyspace() {
+    _expires.clear();
+    _table.clear([](key_node* n) { key_node::destroy(n); });
+}
+
+key_node* keyspace::live(std::string_view key, std::uint64_t h) {
+    key_node* n = lookup(key, h);
+    if (n != nullptr && expired(n)) {
+        ++_expired;
+        delete_node(n, h);
+        return nullptr;
     }
-    if (!_expires.empty()) {
-        auto e = _expires.find(key);
-        if (e != _expires.end() && e->second <= _now) {
-            ++_expired;
-            delete_entry(it);
-            return _table.end();
+    return n;
+}
+
+object* keyspace::hand_out(key_node* n) {
+    if (n->value.is_inline()) {
+        _last_inline = n;
+        return &n->value;
+    }
+    if (!n->has(key_node::touched)) {
+        n->set(key_node::touched, true);
+        _touched.emplace_back(n, n->value.memory());
+    }
+    return &n->value;
+}
+
+void keyspace::settle_inline() noexcept {
+    // An inline string has no allocation; one that outgrew it in place now has one.
+    if (!_last_inline->has(key_node::touched)) {
+        _memory += _last_inline->value.memory();
+    }
+    _last_inline = nullptr;
+}
+
+void keyspace::settle_touched() noexcept {
+    for (auto& [n, before] : _touched) {
+        if (n != nullptr) {
+            _memory = _memory - before + n->value.memory();
+            n->set(key_node::touched, false);
         }
     }
-    return it;
+    _touched.clear();
 }
 
 object* keyspace::find(std::string_view key) {
-    auto it = live(key);
-    if (it == _table.end()) {
+    key_node* n = live(key, key_hash(key));
+    if (n == nullptr) {
         return nullptr;
     }
-    it->second.lru = lru_clock();
-    return &it->second.value;
+    n->set_lru(lru_clock());
+    return hand_out(n);
 }
 
-void keyspace::delete_entry(table::iterator it) {
-    const std::string key = it->first;
-    _memory -= it->second.memory;
-    _table.erase(it);
-    if (auto e = _expires.find(key); e != _expires.end()) {
-        _expires.erase(e);
+key_node* keyspace::insert(std::string_view key, std::uint64_t h, object value) {
+    key_node* n = key_node::create(key, std::move(value));
+    n->set_lru(lru_clock());
+    _table.insert(n, h);
+    _memory += n->allocation() + n->value.memory();
+    return n;
+}
+
+std::pair<key_node*, std::size_t>* keyspace::touched_record(const key_node* n) noexcept {
+    if (n->has(key_node::touched)) {
+        for (auto& t : _touched) {
+            if (t.first == n) {
+                return &t;
+            }
+        }
     }
-    modified(key);
+    return nullptr;
+}
+
+void keyspace::replace_value(key_node* n, object value) {
+    // What memory() counts for the old value: nothing if it was handed out inline, its size when handed out if
+    // it was recorded, its size otherwise.
+    std::size_t before = n->value.memory();
+    if (n == _last_inline) {
+        before = 0;
+        _last_inline = nullptr; // hand_out() looks at the new value
+    }
+    auto* rec = touched_record(n);
+    if (rec != nullptr) {
+        before = rec->second;
+    }
+    n->value = std::move(value);
+    const std::size_t after = n->value.memory();
+    _memory = _memory - before + after;
+    if (rec != nullptr) {
+        rec->second = after;
+    }
+    n->set_lru(lru_clock());
+}
+
+void keyspace::delete_node(key_node* n, std::uint64_t h) {
+    std::size_t accounted = n->value.memory();
+    if (n == _last_inline) {
+        accounted = 0; // accounted as inline, even if it outgrew it since
+        _last_inline = nullptr;
+    }
+    if (auto* rec = touched_record(n)) {
+        accounted = rec->second;
+        rec->first = nullptr;
+    }
+    if (n->has(key_node::has_expiry)) {
+        _expires.remove(n);
+    }
+    _table.remove(n, h);
+    _memory -= n->allocation() + accounted;
+    if (_journal != nullptr || !_watched.empty()) {
+        modified(n->key());
+    } else {
+        ++_changes;
+    }
+    key_node::destroy(n);
 }
 
 object& keyspace::set(std::string_view key, object value) {
-    if (auto e = _expires.find(key); e != _expires.end()) {
-        _expires.erase(e);
+    const std::uint64_t h = key_hash(key);
+    key_node* n = live(key, h);
+    if (n != nullptr && n->has(key_node::has_expiry)) {
+        _expires.remove(n);
     }
-    return set_keep_ttl(key, std::move(value));
+    if (n == nullptr) {
+        n = insert(key, h, std::move(value));
+    } else {
+        replace_value(n, std::move(value));
+    }
+    modified(key);
+    return *hand_out(n);
 }
 
 object& keyspace::set_keep_ttl(std::string_view key, object value) {
-    const std::size_t mem = entry_overhead + key.size() + value.memory();
-    auto it = live(key);
-    if (it == _table.end()) {
-        it = _table.emplace(std::string(key), entry{std::move(value), mem, lru_clock()}).first;
-        _memory += mem;
+    const std::uint64_t h = key_hash(key);
+    key_node* n = live(key, h);
+    if (n == nullptr) {
+        n = insert(key, h, std::move(value));
     } else {
-        _memory = _memory - it->second.memory + mem;
-        it->second = entry{std::move(value), mem, lru_clock()};
+        replace_value(n, std::move(value));
     }
     modified(key);
-    return it->second.value;
+    return *hand_out(n);
 }
 
 std::pair<object*, bool> keyspace::find_or_create(std::string_view key, value_type t) {
-    auto it = live(key);
-    if (it != _table.end()) {
-        return {&it->second.value, false};
+    const std::uint64_t h = key_hash(key);
+    key_node* n = live(key, h);
+    if (n != nullptr) {
+        n->set_lru(lru_clock());
+        return {hand_out(n), false};
     }
-    const std::size_t mem = entry_overhead + key.size();
-    it = _table.emplace(std::string(key), entry{object::make(t), mem, lru_clock()}).first;
-    _memory += mem;
-    return {&it->second.value, true};
+    n = insert(key, h, object::make(t));
+    return {hand_out(n), true};
 }
 
 bool keyspace::erase(std::string_view key) {
-    auto it = live(key);
-    if (it == _table.end()) {
+    const std::uint64_t h = key_hash(key);
+    key_node* n = live(key, h);
+    if (n == nullptr) {
         return false;
     }
-    delete_entry(it);
+    delete_node(n, h);
     return true;
 }
 
 std::optional<std::int64_t> keyspace::expiry(std::string_view key) const {
-    auto e = _expires.find(key);
-    if (e == _expires.end()) {
+    const key_node* n = lookup(key, key_hash(key));
+    if (n == nullptr || !n->has(key_node::has_expiry)) {
         return std::nullopt;
     }
-    return e->second;
+    return _expires.at(n);
 }
 
 void keyspace::set_expiry(std::string_view key, std::int64_t at_ms) {
@@ -106,21 +200,20 @@ void keyspace::set_expiry(std::string_view key, std::int64_t at_ms) {
         erase(key);
         return;
     }
-    auto e = _expires.find(key);
-    if (e == _expires.end()) {
-        _expires.emplace(std::string(key), at_ms);
-    } else {
-        e->second = at_ms;
+    key_node* n = lookup(key, key_hash(key));
+    if (n == nullptr) {
+        return;
     }
+    _expires.set(n, at_ms);
     modified(key);
 }
 
 bool keyspace::persist(std::string_view key) {
-    auto e = _expires.find(key);
-    if (e == _expires.end()) {
+    key_node* n = lookup(key, key_hash(key));
+    if (n == nullptr || !n->has(key_node::has_expiry)) {
         return false;
     }
-    _expires.erase(e);
+    _expires.remove(n);
     modified(key);
     return true;
 }
@@ -129,7 +222,7 @@ void keyspace::clear() {
     // Only watched keys that exist change; one already past its TTL when watched was logically gone already.
     for (auto& [watcher, keys] : _watching) {
         for (watched_key& w : keys) {
-            if (!_table.contains(w.key)) {
+            if (lookup(w.key, key_hash(w.key)) == nullptr) {
                 continue;
             }
             if (w.expired) {
@@ -140,82 +233,64 @@ void keyspace::clear() {
         }
     }
     _changes += _table.size();
-    _table.clear();
+    _touched.clear();
+    _last_inline = nullptr;
     _expires.clear();
+    _table.clear([](key_node* n) { key_node::destroy(n); });
     _memory = 0;
 }
 
 std::uint64_t keyspace::scan(std::uint64_t cursor, std::size_t count, const std::function<void(std::string_view)>& fn) {
-    // The cursor is a bucket index; a rehash between calls may repeat keys, never skip one that stayed.
-    const std::size_t buckets = _table.bucket_count();
-    std::size_t b = static_cast<std::size_t>(cursor);
-    std::size_t seen = 0;
-    while (b < buckets && seen < count) {
-        for (auto it = _table.begin(b); it != _table.end(b); ++it) {
-            auto e = _expires.find(it->first);
-            if (e == _expires.end() || e->second > _now) {
-                fn(it->first);
-            }
-            ++seen;
+    return _table.scan(cursor, count, [&](const key_node& n) {
+        if (!expired(&n)) {
+            fn(n.key());
         }
-        ++b;
-    }
-    return b >= buckets ? 0 : b;
+    });
 }
 
 void keyspace::for_each_key(const std::function<void(std::string_view)>& fn) {
-    for (auto& [key, e] : _table) {
-        (void)e;
-        auto x = _expires.find(key);
-        if (x == _expires.end() || x->second > _now) {
-            fn(key);
+    _table.for_each([&](const key_node& n) {
+        if (!expired(&n)) {
+            fn(n.key());
         }
-    }
+    });
 }
 
 std::optional<std::string> keyspace::random_key() {
-    for (int attempt = 0; attempt < 100 && !_table.empty(); ++attempt) {
-        const std::size_t buckets = _table.bucket_count();
-        std::size_t b = std::uniform_int_distribution<std::size_t>(0, buckets - 1)(_rng);
-        for (std::size_t i = 0; i < buckets; ++i, b = (b + 1) % buckets) {
-            if (_table.bucket_size(b) == 0) {
-                continue;
-            }
-            const std::string& key = _table.begin(b)->first;
-            auto x = _expires.find(key);
-            if (x != _expires.end() && x->second <= _now) {
-                std::string k = key;
-                erase(k);
-                break; // sample again
-            }
-            return key;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        key_node* n = _table.random(_rng);
+        if (n == nullptr) {
+            break;
         }
+        if (!expired(n)) {
+            return std::string(n->key());
+        }
+        ++_expired;
+        delete_node(n, key_hash(n->key()));
     }
     return std::nullopt;
 }
 
 std::optional<std::string> keyspace::lru_victim(unsigned samples) {
-    std::optional<std::string> best;
-    std::uint32_t best_lru = 0;
-    if (_table.empty()) {
-        return best;
-    }
-    const std::size_t buckets = _table.bucket_count();
-    for (unsigned i = 0; i < samples; ++i) {
-        std::size_t b = std::uniform_int_distribution<std::size_t>(0, buckets - 1)(_rng);
-        for (std::size_t n = 0; n < buckets && _table.bucket_size(b) == 0; ++n) {
-            b = (b + 1) % buckets;
+    const key_node* best = nullptr;
+    std::uint32_t best_idle = 0;
+    const std::uint32_t clock = lru_clock();
+    for (unsigned i = 0; i < std::max(1U, samples); ++i) {
+        const key_node* n = _table.random(_rng);
+        if (n == nullptr) {
+            break;
         }
-        // Any key of the bucket: a key behind another in its bucket must be a candidate too, or it is never
-        // evicted while its bucket-mate lives, however cold it is.
-        auto it = _table.begin(b);
-        std::advance(it, std::uniform_int_distribution<std::size_t>(0, _table.bucket_size(b) - 1)(_rng));
-        if (!best || it->second.lru < best_lru) {
-            best = it->first;
-            best_lru = it->second.lru;
+        // Idle time on the 24-bit clock, which wraps after 194 days.
+        const std::uint32_t idle = (clock - n->lru()) & key_node::lru_mask;
+        if (best == nullptr || idle > best_idle) {
+            best = n;
+            best_idle = idle;
         }
     }
-    return best;
+    if (best == nullptr) {
+        return std::nullopt;
+    }
+    return std::string(best->key());
 }
 
 std::size_t keyspace::active_expire_cycle(std::int64_t budget_us) {
@@ -223,35 +298,21 @@ std::size_t keyspace::active_expire_cycle(std::int64_t budget_us) {
     // the sample was expired and the time budget lasts.
     const auto start = std::chrono::steady_clock::now();
     std::size_t deleted = 0;
-    for (;;) {
-        if (_expires.empty()) {
-            break;
-        }
+    while (_expires.size() != 0) {
         std::size_t sampled = 0;
-        std::size_t expired = 0;
-        const std::size_t buckets = _expires.bucket_count();
-        std::size_t b = std::uniform_int_distribution<std::size_t>(0, buckets - 1)(_rng);
-        std::vector<std::string> victims;
-        for (std::size_t i = 0; i < buckets && sampled < 20; ++i, b = (b + 1) % buckets) {
-            for (auto it = _expires.begin(b); it != _expires.end(b) && sampled < 20; ++it) {
-                ++sampled;
-                if (it->second <= _now) {
-                    victims.push_back(it->first);
-                }
-            }
-        }
-        for (const std::string& k : victims) {
-            auto it = _table.find(k);
-            if (it != _table.end()) {
+        std::size_t expired_now = 0;
+        for (; sampled < 20 && _expires.size() != 0; ++sampled) {
+            key_node* n = _expires.random(_rng);
+            if (_expires.at(n) <= _now) {
                 ++_expired;
-                ++expired;
-                delete_entry(it);
+                ++expired_now;
+                delete_node(n, key_hash(n->key()));
             }
         }
-        deleted += expired;
+        deleted += expired_now;
         const auto spent =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
-        if (sampled == 0 || expired * 4 <= sampled || spent.count() >= budget_us) {
+        if (expired_now * 4 <= sampled || spent.count() >= budget_us) {
             break;
         }
     }
@@ -304,21 +365,22 @@ void keyspace::modified(std::string_view key) {
     if (_journal != nullptr) {
         _journal->emplace_back(key);
     }
-    if (!_watched.empty()) {
-        auto w = _watched.find(key);
-        if (w == _watched.end()) {
-            return;
+    if (_watched.empty()) {
+        return;
+    }
+    auto w = _watched.find(key);
+    if (w == _watched.end()) {
+        return;
+    }
+    const bool present = lookup(key, key_hash(key)) != nullptr;
+    for (std::uint64_t watcher : w->second) {
+        auto& keys = _watching[watcher];
+        auto k = std::find_if(keys.begin(), keys.end(), [&](const watched_key& x) { return x.key == key; });
+        if (k != keys.end() && k->expired && !present) {
+            k->expired = false; // a key past its TTL when watched, now deleted: no logical change
+            continue;
         }
-        const bool present = _table.find(key) != _table.end();
-        for (std::uint64_t watcher : w->second) {
-            auto& keys = _watching[watcher];
-            auto k = std::find_if(keys.begin(), keys.end(), [&](const watched_key& x) { return x.key == key; });
-            if (k != keys.end() && k->expired && !present) {
-                k->expired = false; // a key past its TTL when watched, now deleted: no logical change
-                continue;
-            }
-            _dirty.insert(watcher);
-        }
+        _dirty.insert(watcher);
     }
 }
 

@@ -14,19 +14,25 @@
 /// - A key's expiry, when it has one, is an absolute time in ms since the epoch; a key past it is never returned
 ///   (lazy expiry) and is deleted by find() or by active_expire_cycle().
 /// - Every change goes through `modified(key)`: it counts the change and marks watchers of the key dirty.
+/// - Keys live in `key_node`s (key, value and LRU clock in one allocation) chained in a `linear_table` that grows
+///   a bucket at a time; a node never moves, so an `object*` from find() stays valid until its key is deleted.
+/// - memory() is exact for keys, strings, expiry entries and buckets, an estimate for aggregates: a value handed
+///   out by find(), find_or_create() or set() is re-measured by settle(), which runs after each command.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "apps/kv/expiry_index.hh"
+#include "apps/kv/key_node.hh"
+#include "apps/kv/linear_table.hh"
 #include "apps/kv/object.hh"
 
 namespace percore::kv {
@@ -34,6 +40,9 @@ namespace percore::kv {
 class keyspace {
 public:
     keyspace();
+    keyspace(const keyspace&) = delete;
+    keyspace& operator=(const keyspace&) = delete;
+    ~keyspace();
 
     /// The time commands see (ms since the epoch); set once per batch, as Redis fixes it per command.
     void set_now(std::int64_t ms) noexcept { _now = ms; }
@@ -67,11 +76,14 @@ public:
 
     [[nodiscard]] std::size_t size() const noexcept { return _table.size(); }
     [[nodiscard]] std::size_t keys_with_expiry() const noexcept { return _expires.size(); }
+    /// Buckets of the key table (tests: growth and shrinking).
+    [[nodiscard]] std::size_t bucket_count() const noexcept { return _table.bucket_count(); }
     /// Deletes everything (FLUSHDB); watchers of every key are marked dirty.
     void clear();
 
     /// One step of a SCAN: calls `fn` for up to about `count` keys from `cursor` on; \return the next cursor (0:
-    /// done). Keys present during the whole scan are returned at least once.
+    /// done). Keys present during the whole scan are returned at least once, however the table grows or shrinks
+    /// between steps. \warning `fn` must not add or delete keys.
     std::uint64_t scan(std::uint64_t cursor, std::size_t count, const std::function<void(std::string_view)>& fn);
     /// Every live key (KEYS).
     void for_each_key(const std::function<void(std::string_view)>& fn);
@@ -85,13 +97,21 @@ public:
     /// deleted.
     std::size_t active_expire_cycle(std::int64_t budget_us);
 
-    /// Approximate bytes held by keys and values (maxmemory, INFO memory).
-    [[nodiscard]] std::size_t memory() const noexcept { return _memory; }
-    /// Re-accounts `key` after its value changed size in place.
-    void resized(std::string_view key, std::size_t old_memory, std::size_t new_memory) noexcept {
-        (void)key;
-        _memory = _memory - old_memory + new_memory;
+    /// Bytes held by keys and values (maxmemory, INFO memory): allocations of nodes, strings, expiry entries and
+    /// buckets rounded to the allocator's size classes; aggregates estimated by object::memory().
+    [[nodiscard]] std::size_t memory() const noexcept { return _memory + _table.bytes() + _expires.bytes(); }
+    /// Re-measures the values handed out since the last call (a command may have grown or shrunk them in place).
+    /// The shard calls it after each command.
+    void settle() noexcept {
+        if (_last_inline != nullptr) {
+            settle_inline();
+        }
+        if (!_touched.empty()) {
+            settle_touched();
+        }
     }
+    /// Kept for callers written before settle(): values are re-measured after each command anyway.
+    void resized(std::string_view, std::size_t, std::size_t) noexcept {}
 
     // ---- WATCH (Redis 7.0's rules: a change is a change of the key's logical value)
     /// Client `watcher` watches `key`: a later change of it marks the watcher dirty. Uses now().
@@ -114,42 +134,55 @@ public:
     void count_lookup(bool hit) noexcept { ++(hit ? _hits : _misses); }
 
 private:
-    struct entry {
-        object value;
-        std::size_t memory = 0;
-        std::uint32_t lru = 0; // seconds since the keyspace started, at the last access
-    };
     [[nodiscard]] std::uint32_t lru_clock() const noexcept {
         return static_cast<std::uint32_t>((_now - _epoch) / 1000);
     }
-    using table = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
-    table::iterator live(std::string_view key);
-    void delete_entry(table::iterator it);
+    /// The node of `key`, or null; an expired one is deleted here.
+    key_node* live(std::string_view key, std::uint64_t h);
+    [[nodiscard]] bool expired(const key_node* n) const noexcept {
+        return n->has(key_node::has_expiry) && _expires.at(n) <= _now;
+    }
+    [[nodiscard]] key_node* lookup(std::string_view key, std::uint64_t h) const noexcept {
+        return _table.find(h, [key](const key_node& n) { return n.is(key); });
+    }
     /// Present but past its TTL: logically gone, not deleted yet.
-    [[nodiscard]] bool past_ttl(std::string_view key) const {
-        auto e = _expires.find(key);
-        return e != _expires.end() && e->second <= _now;
+    [[nodiscard]] bool past_ttl(std::string_view key) const noexcept {
+        const key_node* n = lookup(key, key_hash(key));
+        return n != nullptr && expired(n);
     }
 
     struct watched_key {
         std::string key;
         bool expired; ///< already past its TTL when watched: deleting it is no change
     };
+    key_node* insert(std::string_view key, std::uint64_t h, object value);
+    void delete_node(key_node* n, std::uint64_t h);
+    void replace_value(key_node* n, object value);
+    /// The record of `n` in `_touched`, if it has one.
+    std::pair<key_node*, std::size_t>* touched_record(const key_node* n) noexcept;
+    /// Hands out `n`'s value to a command: remembered until settle() re-measures it.
+    object* hand_out(key_node* n);
+    void settle_touched() noexcept;
+    void settle_inline() noexcept;
 
-    table _table;
-    std::unordered_map<std::string, std::int64_t, string_hash, std::equal_to<>> _expires;
+    linear_table<key_node, key_node_hash> _table;
+    expiry_index _expires;
+    std::vector<std::pair<key_node*, std::size_t>> _touched; ///< handed-out values and their size then
+    /// The inline string handed out last (memory 0 then). Strings grow in place only through the value a command
+    /// looked up last (APPEND, SETRANGE, INCR*), so one slot, not a list, keeps GET and SET free of bookkeeping.
+    key_node* _last_inline = nullptr;
     std::unordered_map<std::string, std::vector<std::uint64_t>, string_hash, std::equal_to<>> _watched;
     std::unordered_map<std::uint64_t, std::vector<watched_key>> _watching;
     std::unordered_set<std::uint64_t> _dirty;
     std::vector<std::string>* _journal = nullptr;
     std::int64_t _now = 0;
     std::int64_t _epoch = 0;
-    std::size_t _memory = 0;
+    std::size_t _memory = 0; ///< nodes and their values' allocations (memory() adds the tables)
     std::uint64_t _expired = 0;
     std::uint64_t _changes = 0;
     std::uint64_t _hits = 0;
     std::uint64_t _misses = 0;
-    std::mt19937_64 _rng;
+    detail::sample_rng _rng;
 };
 
 } // namespace percore::kv

@@ -1,5 +1,8 @@
 #include "apps/kv/object.hh"
 
+#include <algorithm>
+#include <new>
+
 namespace percore::kv {
 
 object object::make(value_type t) {
@@ -8,38 +11,139 @@ object object::make(value_type t) {
     case value_type::string:
         break;
     case value_type::list:
-        o._v = std::make_unique<list_value>();
+        o.set_pointer(kind::list, new list_value());
         break;
     case value_type::set:
-        o._v = std::make_unique<set_value>();
+        o.set_pointer(kind::set, new set_value());
         break;
     case value_type::hash:
-        o._v = std::make_unique<hash_value>();
+        o.set_pointer(kind::hash, new hash_value());
         break;
     case value_type::zset:
-        o._v = std::make_unique<zset_value>();
+        o.set_pointer(kind::zset, new zset_value());
         break;
     }
     return o;
 }
 
+object::heap_string* object::allocate_heap(std::size_t capacity) {
+    auto* h = static_cast<heap_string*>(::operator new(sizeof(heap_string) + capacity));
+    h->size = 0;
+    h->capacity = static_cast<std::uint32_t>(capacity);
+    return h;
+}
+
+void object::init_string(std::string_view s) {
+    if (s.size() <= inline_capacity) {
+        std::memcpy(_b, s.data(), s.size());
+        set_small_size(s.size());
+        return;
+    }
+    heap_string* h = allocate_heap(s.size());
+    std::memcpy(h->data(), s.data(), s.size());
+    h->size = static_cast<std::uint32_t>(s.size());
+    set_pointer(kind::heap, h);
+}
+
+void object::release() noexcept {
+    switch (get_kind()) {
+    case kind::small:
+        return;
+    case kind::heap:
+        ::operator delete(heap());
+        break;
+    case kind::list:
+        delete ptr<list_value>();
+        break;
+    case kind::set:
+        delete ptr<set_value>();
+        break;
+    case kind::hash:
+        delete ptr<hash_value>();
+        break;
+    case kind::zset:
+        delete ptr<zset_value>();
+        break;
+    }
+    set_small_size(0);
+}
+
+char* object::reserve(std::size_t n, std::size_t keep) {
+    if (get_kind() == kind::small) {
+        if (n <= inline_capacity) {
+            return _b;
+        }
+        // Leaving the inline form: room to grow, as the value is being appended to or extended.
+        heap_string* h = allocate_heap(std::max(n, 2 * inline_capacity + 2));
+        std::memcpy(h->data(), _b, std::min(keep, small_size()));
+        set_pointer(kind::heap, h);
+        return h->data();
+    }
+    heap_string* h = heap();
+    if (n <= h->capacity) {
+        return h->data();
+    }
+    // Doubling up to 1 MB, then 1 MB more each time (Redis's sdsMakeRoomFor).
+    constexpr std::size_t mb = 1024 * 1024;
+    const std::size_t cap = n < mb ? std::max(n, std::size_t{h->capacity} * 2) : n + mb;
+    heap_string* g = allocate_heap(cap);
+    std::memcpy(g->data(), h->data(), std::min<std::size_t>(keep, h->size));
+    g->size = h->size;
+    ::operator delete(h);
+    set_pointer(kind::heap, g);
+    return g->data();
+}
+
+void object::assign(std::string_view s) {
+    if (get_kind() == kind::heap && s.size() <= heap()->capacity && s.size() > inline_capacity) {
+        std::memmove(heap()->data(), s.data(), s.size());
+        heap()->size = static_cast<std::uint32_t>(s.size());
+        return;
+    }
+    object fresh(s);
+    *this = std::move(fresh);
+}
+
+void object::append(std::string_view s) {
+    const std::size_t have = str().size();
+    set_range(have, s);
+}
+
+void object::set_range(std::size_t offset, std::string_view s) {
+    const std::size_t have = str().size();
+    const std::size_t n = std::max(have, offset + s.size());
+    char* d = reserve(n, have);
+    if (offset > have) {
+        std::memset(d + have, 0, offset - have);
+    }
+    std::memcpy(d + offset, s.data(), s.size());
+    if (get_kind() == kind::small) {
+        set_small_size(n);
+    } else {
+        heap()->size = static_cast<std::uint32_t>(n);
+    }
+}
+
 object object::clone() const {
     object o;
-    switch (type()) {
-    case value_type::string:
-        o._v = str();
+    switch (get_kind()) {
+    case kind::small:
+        std::memcpy(o._b, _b, sizeof(_b));
         break;
-    case value_type::list:
-        o._v = std::make_unique<list_value>(list());
+    case kind::heap:
+        o.init_string(str());
         break;
-    case value_type::set:
-        o._v = std::make_unique<set_value>(set());
+    case kind::list:
+        o.set_pointer(kind::list, new list_value(list()));
         break;
-    case value_type::hash:
-        o._v = std::make_unique<hash_value>(hash());
+    case kind::set:
+        o.set_pointer(kind::set, new set_value(set()));
         break;
-    case value_type::zset:
-        o._v = std::make_unique<zset_value>(zset());
+    case kind::hash:
+        o.set_pointer(kind::hash, new hash_value(hash()));
+        break;
+    case kind::zset:
+        o.set_pointer(kind::zset, new zset_value(zset()));
         break;
     }
     return o;
@@ -62,18 +166,20 @@ bool object::empty_aggregate() const noexcept {
 }
 
 std::size_t object::memory() const noexcept {
-    // Estimates: element counts times a typical node size. Exact figures come from the allocator (INFO memory).
-    switch (type()) {
-    case value_type::string:
-        return str().capacity() + 1;
-    case value_type::list:
-        return list().size() * 40;
-    case value_type::set:
-        return set().size() * 96;
-    case value_type::hash:
-        return hash().size() * 96;
-    case value_type::zset:
-        return zset().size() * 128;
+    // Aggregates: element counts times a typical node size (their containers are the aggregate family's).
+    switch (get_kind()) {
+    case kind::small:
+        return 0;
+    case kind::heap:
+        return (sizeof(heap_string) + heap()->capacity + 15) & ~std::size_t{15};
+    case kind::list:
+        return 80 + list().size() * 40;
+    case kind::set:
+        return 96 + set().size() * 96;
+    case kind::hash:
+        return 64 + hash().size() * 96;
+    case kind::zset:
+        return 128 + zset().size() * 128;
     }
     return 0;
 }

@@ -77,6 +77,7 @@ void shard_state::execute_one(const command_spec& spec, argv_t argv, resp::reply
     }
     exec_context ctx{db, out, *this};
     spec.fn(ctx, argv);
+    db.settle(); // values the command changed in place are re-measured (maxmemory, INFO)
 }
 
 void shard_state::execute(batch& b) {

@@ -92,9 +92,9 @@ bool expire_at(exec_context& ctx, std::string_view arg, unsigned flags, std::str
 /// Stores `value` at `key` with the expiry the flags say (an absolute time already past deletes the key).
 void store(exec_context& ctx, std::string_view key, std::string_view value, unsigned flags, std::int64_t at) {
     if ((flags & set_keepttl) != 0) {
-        ctx.db.set_keep_ttl(key, object(std::string(value)));
+        ctx.db.set_keep_ttl(key, object(value));
     } else {
-        ctx.db.set(key, object(std::string(value)));
+        ctx.db.set(key, object(value));
     }
     if ((flags & any_expire) != 0) {
         ctx.db.set_expiry(key, at);
@@ -155,7 +155,7 @@ void setnx_cmd(exec_context& ctx, argv_t argv) {
         ctx.out.integer(0);
         return;
     }
-    ctx.db.set(argv[1], object(std::string(argv[2])));
+    ctx.db.set(argv[1], object(argv[2]));
     ctx.out.integer(1);
 }
 
@@ -228,7 +228,7 @@ void getset_cmd(exec_context& ctx, argv_t argv) {
     } else {
         ctx.out.bulk(o->str());
     }
-    ctx.db.set(argv[1], object(std::string(argv[2])));
+    ctx.db.set(argv[1], object(argv[2]));
 }
 
 void mget_cmd(exec_context& ctx, argv_t argv) {
@@ -249,7 +249,7 @@ void mset_cmd(exec_context& ctx, argv_t argv) {
         return;
     }
     for (std::size_t i = 1; i < argv.size(); i += 2) {
-        ctx.db.set(argv[i], object(std::string(argv[i + 1])));
+        ctx.db.set(argv[i], object(argv[i + 1]));
     }
     ctx.out.ok();
 }
@@ -266,7 +266,7 @@ void msetnx_cmd(exec_context& ctx, argv_t argv) {
         }
     }
     for (std::size_t i = 1; i < argv.size(); i += 2) {
-        ctx.db.set(argv[i], object(std::string(argv[i + 1])));
+        ctx.db.set(argv[i], object(argv[i + 1]));
     }
     ctx.out.integer(1);
 }
@@ -289,7 +289,7 @@ void incr_generic(exec_context& ctx, std::string_view key, std::int64_t by) {
     v += by;
     std::string text = std::to_string(v);
     if (o != nullptr) {
-        o->str() = std::move(text); // keeps the expiry
+        o->assign(text); // keeps the expiry
         ctx.db.modified(key);
     } else {
         ctx.db.set(key, object(std::move(text)));
@@ -344,7 +344,7 @@ void incrbyfloat_cmd(exec_context& ctx, argv_t argv) {
     std::string text = format_long_double(v);
     ctx.out.bulk(text);
     if (o != nullptr) {
-        o->str() = std::move(text);
+        o->assign(text);
         ctx.db.modified(argv[1]);
     } else {
         ctx.db.set(argv[1], object(std::move(text)));
@@ -358,7 +358,7 @@ void append_cmd(exec_context& ctx, argv_t argv) {
         return;
     }
     if (o == nullptr) {
-        ctx.db.set(argv[1], object(std::string(argv[2])));
+        ctx.db.set(argv[1], object(argv[2]));
         ctx.out.integer(static_cast<std::int64_t>(argv[2].size()));
         return;
     }
@@ -366,7 +366,7 @@ void append_cmd(exec_context& ctx, argv_t argv) {
         ctx.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return;
     }
-    o->str().append(argv[2]);
+    o->append(argv[2]);
     ctx.db.modified(argv[1]);
     ctx.out.integer(static_cast<std::int64_t>(o->str().size()));
 }
@@ -443,16 +443,11 @@ void setrange_cmd(exec_context& ctx, argv_t argv) {
         return;
     }
     if (o == nullptr) {
-        o = &ctx.db.set(argv[1], object(std::string()));
+        o = &ctx.db.set(argv[1], object());
     }
-    std::string& s = o->str();
-    const std::size_t need = static_cast<std::size_t>(offset) + value.size();
-    if (s.size() < need) {
-        s.resize(need, '\0');
-    }
-    s.replace(static_cast<std::size_t>(offset), value.size(), value);
+    o->set_range(static_cast<std::size_t>(offset), value); // pads with zero bytes
     ctx.db.modified(argv[1]);
-    ctx.out.integer(static_cast<std::int64_t>(s.size()));
+    ctx.out.integer(static_cast<std::int64_t>(o->str().size()));
 }
 
 constexpr std::string_view acl_string_read = "read string fast";
