@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "apps/kv/command_meta.hh"
 #include "apps/kv/commands/util.hh"
 #include "apps/kv/cross_shard.hh"
 #include "apps/kv/global_commands.hh"
@@ -204,12 +205,18 @@ const command_spec* session::dispatch(argv_t argv) {
         _multi_failed = _multi_failed || _in_multi;
         return nullptr;
     }
+    const subcommand_spec* sub = nullptr;
+    if (std::string e = check_subcommand(*spec, argv, sub); !e.empty()) {
+        add_literal(encoded_error(e));
+        _multi_failed = _multi_failed || _in_multi;
+        return nullptr;
+    }
     if (!_authenticated && (spec->flags & cmd_noauth) == 0) {
         add_literal(encoded_error("NOAUTH Authentication required."));
         _multi_failed = _multi_failed || _in_multi;
         return nullptr;
     }
-    _last_command = spec->name;
+    _last_command = sub != nullptr ? sub->name : spec->name; // CLIENT LIST shows "client|list"
     if (_in_multi && (spec->flags & cmd_nomulti) == 0) {
         queue_in_multi(*spec, argv);
         return nullptr;
