@@ -1,5 +1,6 @@
-// Redis 7.0's key specifications, tips and extra flags of the commands percore-kv has (and of the aggregate
-// families: lists, sets, hashes, sorted sets). Values as redis-server 7.0.15 reports them; notes are ours.
+// Redis 7.0's key specifications, tips, extra flags and deprecations of the commands percore-kv has, the aggregate
+// families (lists, sets, hashes, sorted sets) included. Values as redis-server 7.0.15 reports them; notes and
+// replacements are in our words.
 #include "apps/kv/command_meta.hh"
 
 #include <unordered_map>
@@ -90,6 +91,8 @@ constexpr key_spec key_specs[] = {
     {"hexists", "RO", 1, 0},
     {"hincrby", "RW access update", 1, 0},
     {"hincrbyfloat", "RW access update", 1, 0},
+    {"hmset", "RW update", 1, 0},
+    {"hstrlen", "RO", 1, 0},
     // sorted sets
     {"zadd", "RW update", 1, 0},
     {"zrem", "RW delete", 1, 0},
@@ -104,6 +107,11 @@ constexpr key_spec key_specs[] = {
     {"zrangebyscore", "RO access", 1, 0},
     {"zpopmin", "RW access delete", 1, 0},
     {"zpopmax", "RW access delete", 1, 0},
+    {"zrevrange", "RO access", 1, 0},
+    {"zrevrangebyscore", "RO access", 1, 0},
+    {"zrangebylex", "RO access", 1, 0},
+    {"zrevrangebylex", "RO access", 1, 0},
+    {"zlexcount", "RO access", 1, 0},
 };
 
 struct extras {
@@ -149,7 +157,12 @@ constexpr extras command_extras[] = {
     {"hgetall", unordered},
     {"hkeys", unordered},
     {"hvals", unordered},
+    {"hmset", "", "", "4.0.0", "HSET, which takes several fields"},
     {"zrangebyscore", "", "", "6.2.0", "ZRANGE with its BYSCORE option"},
+    {"zrevrange", "", "", "6.2.0", "ZRANGE with its REV option"},
+    {"zrevrangebyscore", "", "", "6.2.0", "ZRANGE with its REV and BYSCORE options"},
+    {"zrangebylex", "", "", "6.2.0", "ZRANGE with its BYLEX option"},
+    {"zrevrangebylex", "", "", "6.2.0", "ZRANGE with its REV and BYLEX options"},
 };
 
 struct index {
