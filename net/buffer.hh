@@ -95,6 +95,11 @@ public:
     }
     [[nodiscard]] buffer share() const noexcept { return share(0, _size); }
 
+    /// Whether the storage belongs to `owner` (a receive ring's buffers, say).
+    [[nodiscard]] bool owned_by(const detail::buffer_owner* owner) const noexcept {
+        return _owner != nullptr && _owner == owner;
+    }
+
     /// Releases the storage; the buffer becomes empty.
     void reset() noexcept {
         if (_owner != nullptr) {

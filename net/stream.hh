@@ -99,7 +99,7 @@ public:
         write_awaiter(detail::stream_state* s, std::uint64_t target) noexcept
             : _state(s)
             , _target(target) {}
-        bool await_ready() const noexcept { return _state->sent() >= _target && _state->send_error() == 0; }
+        bool await_ready() const noexcept { return _state->writer_may_go(_target) && _state->send_error() == 0; }
         bool await_suspend(std::coroutine_handle<> h) noexcept { return _state->park_writer(h, _target); }
         void await_resume() { _state->after_writer_wake(); }
 

@@ -156,7 +156,12 @@ void reactor::add_poller(poller& p) {
 }
 
 void reactor::remove_poller(poller& p) noexcept {
-    std::erase(_pollers, &p);
+    if (_walking_pollers == 0) {
+        std::erase(_pollers, &p);
+        return;
+    }
+    std::replace(_pollers.begin(), _pollers.end(), &p, static_cast<poller*>(nullptr));
+    _pollers_removed = true;
 }
 
 reactor_stats reactor::stats() const noexcept {

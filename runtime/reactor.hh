@@ -160,12 +160,30 @@ private:
     bool poll_once();
     bool fire_timers();
     bool run_pollers();
-    /// Calls `fn` for each poller. By index: a poller may add or remove pollers while it runs (a bus message
-    /// handler can), which would invalidate iterators; a removal may make the walk skip the next one this time.
+    /// Calls `fn` for each poller. A poller may add or remove pollers while it runs (a bus message handler can):
+    /// the walk goes by index, removals during it only empty the slot (so no poller is skipped: a skipped
+    /// try_enter_sleep would let the reactor sleep on pending work), and the list is compacted afterwards.
     template <typename Fn>
     void for_each_poller(Fn fn) {
+        struct walk {
+            reactor& r;
+            explicit walk(reactor& owner) noexcept
+                : r(owner) {
+                ++r._walking_pollers;
+            }
+            walk(const walk&) = delete;
+            walk& operator=(const walk&) = delete;
+            ~walk() {
+                if (--r._walking_pollers == 0 && r._pollers_removed) {
+                    r._pollers_removed = false;
+                    std::erase(r._pollers, nullptr);
+                }
+            }
+        } guard(*this);
         for (std::size_t i = 0; i < _pollers.size(); ++i) {
-            fn(*_pollers[i]);
+            if (poller* p = _pollers[i]) {
+                fn(*p);
+            }
         }
     }
     bool run_foreign() noexcept;
@@ -189,6 +207,8 @@ private:
     time_point _epoch;
     detail::timer_wheel _timers;
     std::vector<poller*> _pollers;
+    unsigned _walking_pollers = 0; // nesting depth of for_each_poller
+    bool _pollers_removed = false; // slots emptied during a walk, to compact after it
     int _wake_fd = -1;
     wake_reader _wake_reader{_ring};
     bool _stop_requested = false;

@@ -1,9 +1,12 @@
 #include "runtime/uring.hh"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <new>
 #include <sys/resource.h>
@@ -178,7 +181,10 @@ io_uring_sqe* uring::get_sqe() {
 io_uring_sqe* uring::get_sqe_when_full() {
     // The caller may be anything (a completion handler, a destructor): no handler may run from here. When the
     // kernel wants completions consumed before it takes more submissions, they are moved aside, in order, for
-    // the next reap() to dispatch.
+    // the next reap() to dispatch. EAGAIN (the kernel could not allocate a request) is transient: after a few
+    // quick retries this thread backs off (1 us doubling to 1 ms) and keeps asking for up to 10 s. Sleeping
+    // blocks the shard, but nothing can go on without an SQE; a ring refused for that long is broken.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     for (unsigned attempt = 0;; ++attempt) {
         int r = 0;
         if (_injected_left > 0) {
@@ -193,11 +199,16 @@ io_uring_sqe* uring::get_sqe_when_full() {
         }
         if (r == -EBUSY || r == -EAGAIN) {
             set_aside_completions();
-        } else if (r != -EINTR) {
+        } else if (r < 0 && r != -EINTR) {
             fatal_submit_error(r);
         }
-        if (attempt == 100'000) {
-            fatal_submit_error(r); // the kernel keeps refusing with nothing left to consume: the ring is stuck
+        if (attempt >= 8) {
+            if (std::chrono::steady_clock::now() > give_up) {
+                fatal_submit_error(r < 0 ? r : -EAGAIN); // refused (or ignored) for 10 s: the ring is stuck
+            }
+            const long ns = 1000L << std::min(attempt - 8, 10U);
+            timespec pause{0, ns};
+            ::nanosleep(&pause, nullptr);
         }
     }
 }

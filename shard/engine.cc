@@ -133,6 +133,7 @@ int run_engine(const engine_config& config, const topology& machine, const std::
         return 1;
     }
     detail::g_shard_count = static_cast<unsigned>(plan.size());
+    detail::g_engine_shards = detail::g_shard_count;
     engine_run run(config, machine, plan);
     std::vector<std::thread> threads;
     threads.reserve(plan.size());

@@ -12,6 +12,9 @@ namespace percore {
 namespace detail {
 inline constinit thread_local unsigned tl_shard_id = 0;
 inline constinit unsigned g_shard_count = 1;
+/// Shards of the last engine this process ran (0: none yet): after it returns, those shard ids still name shards
+/// that existed, which a message for them can no longer reach, rather than shards that never did.
+inline constinit unsigned g_engine_shards = 0;
 } // namespace detail
 
 /// \any_shard

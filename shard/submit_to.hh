@@ -18,6 +18,7 @@
 /// shard, never references to the caller's locals that the target would use after the caller moved on.
 #pragma once
 
+#include <algorithm>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -72,7 +73,8 @@ inline route route_to(unsigned shard) noexcept {
         return route::here;
     }
     shard_bus* bus = shard_bus::try_local();
-    if (shard >= (bus != nullptr ? bus->shards() : shard_count())) {
+    const unsigned known = bus != nullptr ? bus->shards() : std::max(shard_count(), detail::g_engine_shards);
+    if (shard >= known) {
         return route::no_such_shard;
     }
     return bus != nullptr && bus->may_send() ? route::bus : route::unreachable;

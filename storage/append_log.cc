@@ -58,6 +58,16 @@ task<std::unique_ptr<append_log>> append_log::open(std::string dir, log_options 
     if (fallback_forced(fallback::preallocate)) {
         options.preallocate = false; // as on a file system without fallocate (fallbacks.hh)
     }
+    if (r.report.torn_tail_bytes > 0) {
+        // Expected after a crash or a power cut (what was not yet durable); worth a line either way, since the
+        // records dropped with it may have been acknowledged under `everysec` or `no`.
+        storage_log.warn("{}: cut a torn tail of {} bytes ({} intact records after the damage) off {}", dir,
+                         r.report.torn_tail_bytes, r.report.torn_tail_records, r.report.torn_tail_segment);
+    }
+    if (r.report.repaired_bytes > 0) {
+        storage_log.error("{}: repair dropped {} bytes after corruption ({} files removed)", dir,
+                          r.report.repaired_bytes, r.report.removed_files);
+    }
     std::unique_ptr<append_log> log(new append_log(std::move(dir), options));
     log->_recovery = std::move(r.report);
     log->_next_seq = r.next_seq;

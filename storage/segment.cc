@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "runtime/blocking.hh"
+#include "runtime/preempt.hh"
 #include "storage/file_stream.hh"
 #include "storage/sync_marker.hh"
 
@@ -95,6 +96,9 @@ task<> scan_after_damage(file& f, std::optional<std::uint64_t> log_seq, std::siz
         }
         r.consume(1);
         ++pos;
+        if ((pos & 0xfff) == 0) {
+            co_await maybe_yield(); // a byte-by-byte search over a whole segment must not hold the shard
+        }
     }
 }
 

@@ -93,5 +93,6 @@ inline constexpr std::string_view err_not_float = "ERR value is not a valid floa
 inline constexpr std::string_view err_overflow = "ERR increment or decrement would overflow";
 inline constexpr std::string_view err_no_such_key = "ERR no such key";
 inline constexpr std::string_view err_index_range = "ERR index out of range";
+inline constexpr std::string_view err_oom = "OOM command not allowed when used memory > 'maxmemory'.";
 
 } // namespace percore::kv

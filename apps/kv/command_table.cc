@@ -16,7 +16,16 @@ struct registry {
     std::unordered_map<std::string_view, const command_spec*> by_name;
 
     registry() {
-        for (auto family : {string_commands(), key_commands(), server_commands()}) {
+        for (auto family : {
+                 string_commands(),
+                 key_commands(),
+                 server_commands(),
+                 list_commands(),
+                 set_commands(),
+                 hash_commands(),
+                 zset_commands(),
+                 zset_range_commands(),
+             }) {
             for (const command_spec& s : family) {
                 all.push_back(&s);
                 by_name.emplace(s.name, &s);

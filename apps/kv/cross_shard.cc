@@ -282,6 +282,21 @@ task<> run_parts(sharded<shard_state>& shards, const command_spec& spec, argv_t 
 
 } // namespace
 
+task<bool> make_room_on(sharded<shard_state>& shards, const std::vector<unsigned>& on) {
+    if (shards.local().config().maxmemory == 0) {
+        co_return true;
+    }
+    std::vector<task<bool>> parts;
+    for (unsigned s : on) {
+        parts.push_back(shards.invoke_on(s, [](shard_state& st) {
+            st.db.set_now(now_ms());
+            return st.make_room();
+        }));
+    }
+    const auto room = co_await when_all(std::move(parts));
+    co_return std::all_of(room.begin(), room.end(), [](bool r) { return r; });
+}
+
 task<> run_cross_shard(sharded<shard_state>& shards, const command_spec& spec, argv_t argv, resp::reply_writer& out,
                        shard_lock_set* held) {
     std::vector<std::size_t> key_pos;
@@ -289,7 +304,16 @@ task<> run_cross_shard(sharded<shard_state>& shards, const command_spec& spec, a
     std::vector<unsigned> involved;
     shards_of_keys(spec, argv, key_pos, owners, involved);
     split_keys sk = split(argv, key_pos, owners, involved);
+    const bool denyoom = (spec.flags & cmd_denyoom) != 0;
     if (held != nullptr) {
+        bool room = true;
+        if (denyoom) {
+            room = co_await make_room_on(shards, involved);
+        }
+        if (!room) {
+            out.error(err_oom);
+            co_return;
+        }
         co_await run_parts(shards, spec, argv, key_pos, sk, out);
         co_return;
     }
@@ -298,7 +322,16 @@ task<> run_cross_shard(sharded<shard_state>& shards, const command_spec& spec, a
     std::exception_ptr failure;
     try {
         abort_shield shield; // the parts run to their end: half an MSET must not be left behind
-        co_await run_parts(shards, spec, argv, key_pos, sk, out);
+        // Under the locks: the room made is still there when the parts write.
+        bool room = true;
+        if (denyoom) {
+            room = co_await make_room_on(shards, involved);
+        }
+        if (!room) {
+            out.error(err_oom);
+        } else {
+            co_await run_parts(shards, spec, argv, key_pos, sk, out);
+        }
     } catch (...) {
         failure = std::current_exception();
     }

@@ -45,6 +45,10 @@ private:
 void shards_of_keys(const command_spec& spec, argv_t argv, std::vector<std::size_t>& key_pos,
                     std::vector<unsigned>& owners, std::vector<unsigned>& involved);
 
+/// maxmemory for an operation that writes on several shards, as `shard_state::execute_one` does for one: makes
+/// room on each of `shards` (allkeys-lru) or finds it has none (noeviction). \return whether all have room
+task<bool> make_room_on(sharded<shard_state>& shards, const std::vector<unsigned>& on);
+
 /// Runs `spec` (a keyed command whose keys live on several shards), writing its reply to `out`. Takes the locks
 /// itself, unless `held` (EXEC) already holds every shard involved.
 task<> run_cross_shard(sharded<shard_state>& shards, const command_spec& spec, argv_t argv, resp::reply_writer& out,

@@ -126,9 +126,18 @@ bool keyspace::persist(std::string_view key) {
 }
 
 void keyspace::clear() {
+    // Only watched keys that exist change; one already past its TTL when watched was logically gone already.
     for (auto& [watcher, keys] : _watching) {
-        (void)keys;
-        _dirty.insert(watcher);
+        for (watched_key& w : keys) {
+            if (!_table.contains(w.key)) {
+                continue;
+            }
+            if (w.expired) {
+                w.expired = false;
+                continue;
+            }
+            _dirty.insert(watcher);
+        }
     }
     _changes += _table.size();
     _table.clear();
@@ -197,7 +206,10 @@ std::optional<std::string> keyspace::lru_victim(unsigned samples) {
         for (std::size_t n = 0; n < buckets && _table.bucket_size(b) == 0; ++n) {
             b = (b + 1) % buckets;
         }
-        const auto it = _table.begin(b);
+        // Any key of the bucket: a key behind another in its bucket must be a candidate too, or it is never
+        // evicted while its bucket-mate lives, however cold it is.
+        auto it = _table.begin(b);
+        std::advance(it, std::uniform_int_distribution<std::size_t>(0, _table.bucket_size(b) - 1)(_rng));
         if (!best || it->second.lru < best_lru) {
             best = it->first;
             best_lru = it->second.lru;
@@ -250,15 +262,15 @@ void keyspace::watch(std::string_view key, std::uint64_t watcher) {
     auto& list = _watched[std::string(key)];
     if (std::find(list.begin(), list.end(), watcher) == list.end()) {
         list.push_back(watcher);
-        _watching[watcher].emplace_back(key);
+        _watching[watcher].push_back({std::string(key), past_ttl(key)});
     }
 }
 
 void keyspace::unwatch(std::uint64_t watcher) {
     auto it = _watching.find(watcher);
     if (it != _watching.end()) {
-        for (const std::string& key : it->second) {
-            auto w = _watched.find(key);
+        for (const watched_key& k : it->second) {
+            auto w = _watched.find(k.key);
             if (w != _watched.end()) {
                 std::erase(w->second, watcher);
                 if (w->second.empty()) {
@@ -271,6 +283,22 @@ void keyspace::unwatch(std::uint64_t watcher) {
     _dirty.erase(watcher);
 }
 
+bool keyspace::dirty(std::uint64_t watcher) const {
+    if (_dirty.contains(watcher)) {
+        return true;
+    }
+    // A key that passed its TTL since WATCH changed (to absent) even if no lookup or expiry cycle deleted it yet.
+    auto it = _watching.find(watcher);
+    if (it != _watching.end()) {
+        for (const watched_key& k : it->second) {
+            if (!k.expired && past_ttl(k.key)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 void keyspace::modified(std::string_view key) {
     ++_changes;
     if (_journal != nullptr) {
@@ -278,8 +306,18 @@ void keyspace::modified(std::string_view key) {
     }
     if (!_watched.empty()) {
         auto w = _watched.find(key);
-        if (w != _watched.end()) {
-            _dirty.insert(w->second.begin(), w->second.end());
+        if (w == _watched.end()) {
+            return;
+        }
+        const bool present = _table.find(key) != _table.end();
+        for (std::uint64_t watcher : w->second) {
+            auto& keys = _watching[watcher];
+            auto k = std::find_if(keys.begin(), keys.end(), [&](const watched_key& x) { return x.key == key; });
+            if (k != keys.end() && k->expired && !present) {
+                k->expired = false; // a key past its TTL when watched, now deleted: no logical change
+                continue;
+            }
+            _dirty.insert(watcher);
         }
     }
 }

@@ -93,13 +93,14 @@ public:
         _memory = _memory - old_memory + new_memory;
     }
 
-    // ---- WATCH
-    /// Client `watcher` watches `key`: a later change of it marks the watcher dirty.
+    // ---- WATCH (Redis 7.0's rules: a change is a change of the key's logical value)
+    /// Client `watcher` watches `key`: a later change of it marks the watcher dirty. Uses now().
     void watch(std::string_view key, std::uint64_t watcher);
     void unwatch(std::uint64_t watcher);
-    /// Whether a key `watcher` watches changed since it started watching; clears nothing.
-    [[nodiscard]] bool dirty(std::uint64_t watcher) const { return _dirty.contains(watcher); }
-    /// Records a change of `key` (every write calls it).
+    /// Whether a key `watcher` watches changed since it started watching, or passed its TTL since (even if
+    /// nothing deleted it yet); clears nothing. Uses now().
+    [[nodiscard]] bool dirty(std::uint64_t watcher) const;
+    /// Records a change of `key` (every write calls it, after the change).
     void modified(std::string_view key);
     /// From now on, also append every changed key to `journal` (null: stop). A scratch keyspace uses it to know
     /// what to write back.
@@ -124,11 +125,21 @@ private:
     using table = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
     table::iterator live(std::string_view key);
     void delete_entry(table::iterator it);
+    /// Present but past its TTL: logically gone, not deleted yet.
+    [[nodiscard]] bool past_ttl(std::string_view key) const {
+        auto e = _expires.find(key);
+        return e != _expires.end() && e->second <= _now;
+    }
+
+    struct watched_key {
+        std::string key;
+        bool expired; ///< already past its TTL when watched: deleting it is no change
+    };
 
     table _table;
     std::unordered_map<std::string, std::int64_t, string_hash, std::equal_to<>> _expires;
     std::unordered_map<std::string, std::vector<std::uint64_t>, string_hash, std::equal_to<>> _watched;
-    std::unordered_map<std::uint64_t, std::vector<std::string>> _watching;
+    std::unordered_map<std::uint64_t, std::vector<watched_key>> _watching;
     std::unordered_set<std::uint64_t> _dirty;
     std::vector<std::string>* _journal = nullptr;
     std::int64_t _now = 0;

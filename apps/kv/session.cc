@@ -11,6 +11,7 @@
 #include "runtime/abort_shield.hh"
 #include "runtime/defer.hh"
 #include "runtime/errors.hh"
+#include "runtime/timer.hh"
 #include "runtime/when_all.hh"
 #include "shard/shard_id.hh"
 
@@ -19,6 +20,23 @@ namespace percore::kv {
 namespace {
 
 constinit thread_local std::uint64_t tl_next_client = 0;
+
+// Replies a window may produce before they are written out: a pipeline of commands with large replies from a
+// client that does not read holds about this much (and one reply) in the session, not the whole window.
+constexpr std::size_t window_reply_budget = 256 * 1024;
+// Output is copied into the send queue this much at a time (see write_out).
+constexpr std::size_t write_slice = 64 * 1024;
+// Output room kept between windows; more is given back.
+constexpr std::size_t kept_output = 64 * 1024;
+// Argument references kept between windows (a request of a million arguments must not leave 40 MB behind).
+constexpr std::size_t kept_args = 4096;
+
+template <typename T>
+void give_back_if_large(std::vector<T>& v) {
+    if (v.capacity() > kept_args) {
+        std::vector<T>().swap(v);
+    }
+}
 
 std::uint64_t next_client_id() noexcept {
     // Unique over the shards: this shard's counter, interleaved with the others'.
@@ -160,17 +178,36 @@ task<> session::process_window() {
     }
     co_await flush_window();
     _parser.release_consumed();
+    give_back_if_large(_argv);
+    give_back_if_large(_args);
+    give_back_if_large(_keys);
     co_await write_out();
 }
 
 task<> session::write_out() {
-    if (_out.empty()) {
-        co_return;
+    if (_out.empty() || _killed) {
+        _out.clear();
+        co_return; // killed while a window ran: the connection is closed
     }
     local_shard().counters.net_output_bytes += _out.size();
-    co_await _conn.output().write(std::string_view(_out));
-    _out.clear();
+    // As Redis, `timeout` also closes a client that stops taking its replies (reads time out in the stream).
+    timer stalled;
+    if (const std::uint64_t t = local_shard().config().timeout_s; t != 0) {
+        stalled.set_callback([this] { kill(); });
+        stalled.arm(std::chrono::seconds(t));
+    }
+    // In slices: each write waits while more than max_unsent bytes are unsent, so the send queue holds at most
+    // that and one slice, not a second copy of all of _out.
+    const std::string_view out(_out);
+    for (std::size_t at = 0; at < out.size(); at += write_slice) {
+        co_await _conn.output().write(out.substr(at, write_slice));
+    }
     co_await _conn.output().flush();
+    if (_out.capacity() > kept_output) {
+        std::string().swap(_out); // a large reply's room goes back
+    } else {
+        _out.clear();
+    }
 }
 
 int session::owner_shard(const command_spec& spec, argv_t argv) {
@@ -263,30 +300,70 @@ task<> session::flush_window() {
         b.argvs.emplace_back(_args.data() + p.arg_begin, p.arg_count);
         b.writes = b.writes || (p.spec->flags & cmd_write) != 0;
         b.protocol = _protocol;
+        b.reply_budget = window_reply_budget;
     }
     shard_state& sh = local_shard();
     if (only_here) {
-        // Everything is local: run it straight into the output.
+        // Everything is local: run it straight into the output, which goes out whenever the budget is reached.
         batch& b = _batches[static_cast<std::size_t>(here)];
-        std::swap(b.replies, _out);
-        co_await sh.run(b);
-        std::swap(b.replies, _out);
+        for (;;) {
+            std::swap(b.replies, _out);
+            co_await sh.run(b);
+            std::swap(b.replies, _out);
+            if (b.finished()) {
+                break;
+            }
+            co_await write_out();
+        }
     } else {
+        co_await run_batches_in_rounds();
+    }
+    for (batch& b : _batches) {
+        b.specs.clear();
+        b.argvs.clear();
+        if (b.replies.capacity() > kept_output) {
+            std::string().swap(b.replies);
+        }
+        b.replies.clear();
+        b.ends.clear();
+        b.trimmed = 0;
+        b.writes = false;
+    }
+    _window.clear();
+    _args.clear();
+    _literals.clear();
+}
+
+task<> session::run_batches_in_rounds() {
+    // Each round runs, at once, every batch with commands left whose undelivered replies are within the budget,
+    // then delivers replies in request order as far as they are there, and writes them out (waiting while the
+    // client does not read). The batch that holds the first undelivered command has delivered all it ran, so
+    // it runs in the next round: every round makes progress, and no batch holds much more than the budget.
+    const auto here = static_cast<std::size_t>(this_shard_id());
+    std::fill(_positions.begin(), _positions.end(), 0);
+    std::size_t next = 0;
+    std::uint32_t literal_begin = 0;
+    for (;;) {
         std::vector<task<>> remote;
+        bool run_here = false;
         for (std::size_t s = 0; s < _batches.size(); ++s) {
-            if (!_batches[s].specs.empty() && static_cast<int>(s) != here) {
-                remote.push_back(_shards.invoke_on(static_cast<unsigned>(s),
-                                                   [b = &_batches[s]](shard_state& st) { return st.run(*b); }));
+            batch& b = _batches[s];
+            if (b.finished() || b.replies.size() >= b.reply_budget) {
+                continue;
+            }
+            if (s == here) {
+                run_here = true;
+            } else {
+                remote.push_back(
+                    _shards.invoke_on(static_cast<unsigned>(s), [bp = &b](shard_state& st) { return st.run(*bp); }));
             }
         }
-        if (!_batches[static_cast<std::size_t>(here)].specs.empty()) {
-            co_await sh.run(_batches[static_cast<std::size_t>(here)]);
+        if (run_here) {
+            co_await local_shard().run(_batches[here]);
         }
         co_await when_all(std::move(remote));
-        // Put the replies back in request order.
-        std::fill(_positions.begin(), _positions.end(), 0);
-        std::uint32_t literal_begin = 0;
-        for (const pending& p : _window) {
+        for (; next < _window.size(); ++next) {
+            const pending& p = _window[next];
             if (p.shard < 0) {
                 _out.append(_literals, literal_begin, p.literal_end - literal_begin);
                 literal_begin = p.literal_end;
@@ -294,21 +371,26 @@ task<> session::flush_window() {
             }
             const auto s = static_cast<std::size_t>(p.shard);
             const batch& b = _batches[s];
-            const std::uint32_t i = _positions[s]++;
-            const std::uint32_t begin = i == 0 ? 0 : b.ends[i - 1];
-            _out.append(b.replies, begin, b.ends[i] - begin);
+            const std::uint32_t i = _positions[s];
+            if (i >= b.ends.size()) {
+                break; // not run yet
+            }
+            const std::size_t begin = (i == 0 ? 0 : b.ends[i - 1]) - b.trimmed;
+            _out.append(b.replies, begin, b.ends[i] - b.trimmed - begin);
+            ++_positions[s];
         }
+        if (next == _window.size()) {
+            co_return;
+        }
+        for (std::size_t s = 0; s < _batches.size(); ++s) {
+            batch& b = _batches[s];
+            if (const std::uint32_t i = _positions[s]; i > 0 && b.ends[i - 1] > b.trimmed) {
+                b.replies.erase(0, b.ends[i - 1] - b.trimmed);
+                b.trimmed = b.ends[i - 1];
+            }
+        }
+        co_await write_out();
     }
-    for (batch& b : _batches) {
-        b.specs.clear();
-        b.argvs.clear();
-        b.replies.clear();
-        b.ends.clear();
-        b.writes = false;
-    }
-    _window.clear();
-    _args.clear();
-    _literals.clear();
 }
 
 task<> session::run_barrier(const command_spec& spec, argv_t argv) {

@@ -8,6 +8,13 @@
 /// covers every shard (DBSIZE, KEYS...) or has keys on several shards ends the window: the batches before it
 /// complete first, then it runs on its own.
 ///
+/// A window's replies go out whenever they reach a budget (256 KiB), and writing waits while more than
+/// `net::config::max_unsent` bytes are unsent; the session reads again only when the window is done. So a client
+/// that pipelines commands with large replies and never reads makes the session hold about: the budget and one
+/// reply in its output, as much again per other shard in replies not yet delivered, max_unsent and a 64 KiB
+/// slice in the send queue, and max_unread of input; never the whole window. With `timeout` set, a client that
+/// takes no reply for that long is closed, as Redis does.
+///
 /// Invariants
 /// - A session lives on the shard that accepted its connection; all its state is that shard's.
 /// - Arguments point into the parser's receive buffers until the window's replies are written; commands queued
@@ -88,6 +95,8 @@ private:
     void add_literal(std::string_view encoded_error);
     void add_to_window(const command_spec* spec, argv_t argv, int shard);
     task<> flush_window();
+    /// flush_window() for batches on several shards: in rounds, within their reply budgets.
+    task<> run_batches_in_rounds();
     /// Replies for a command that must run alone (after the window is flushed).
     task<> run_barrier(const command_spec& spec, argv_t argv);
     task<> run_session_command(const command_spec& spec, argv_t argv);

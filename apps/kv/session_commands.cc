@@ -1,5 +1,6 @@
 // Commands that read or change the connection: HELLO AUTH SELECT QUIT RESET CLIENT MULTI EXEC DISCARD WATCH
 // UNWATCH TIME COMMAND.
+#include <algorithm>
 #include <chrono>
 
 #include "apps/kv/commands/util.hh"
@@ -73,7 +74,7 @@ void session::hello(argv_t argv) {
         }
     }
     if (!_authenticated) {
-        out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> "
+        out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
                   "AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol "
                   "version at the same time");
         return;
@@ -196,8 +197,10 @@ task<> session::run_session_command(const command_spec& spec, argv_t argv) {
         std::vector<task<>> parts;
         for (std::size_t i = 1; i < argv.size(); ++i) {
             const unsigned s = slot_shard(key_slot(argv[i]), shard_count());
-            parts.push_back(_shards.invoke_on(
-                s, [key = std::string(argv[i]), id = _id](shard_state& st) { st.db.watch(key, id); }));
+            parts.push_back(_shards.invoke_on(s, [key = std::string(argv[i]), id = _id](shard_state& st) {
+                st.db.set_now(now_ms()); // whether the key is already past its TTL
+                st.db.watch(key, id);
+            }));
             if (std::find(_watched_shards.begin(), _watched_shards.end(), s) == _watched_shards.end()) {
                 _watched_shards.push_back(s);
             }
@@ -229,6 +232,7 @@ task<> session::exec() {
     }
     // Every shard the transaction reads or writes, and those where it watches keys.
     std::vector<unsigned> involved = _watched_shards;
+    std::vector<unsigned> grows; // shards where a command may grow memory (maxmemory)
     bool writes = false;
     bool everywhere = false;
     std::vector<std::size_t> key_pos;
@@ -244,6 +248,9 @@ task<> session::exec() {
                 shards.push_back(this_shard_id());
             }
             involved.insert(involved.end(), shards.begin(), shards.end());
+            if ((c.spec->flags & cmd_denyoom) != 0) {
+                grows.insert(grows.end(), shards.begin(), shards.end());
+            }
         }
     }
     if (everywhere) {
@@ -260,13 +267,29 @@ task<> session::exec() {
     co_await locks.acquire(involved, writes);
     bool dirty = false;
     for (unsigned s : _watched_shards) {
-        const bool changed = co_await _shards.invoke_on(s, [id = _id](shard_state& st) { return st.db.dirty(id); });
+        const bool changed = co_await _shards.invoke_on(s, [id = _id](shard_state& st) {
+            st.db.set_now(now_ms()); // a watched key past its TTL by now is a change
+            return st.db.dirty(id);
+        });
         dirty = dirty || changed;
     }
     if (dirty) {
         co_await locks.release();
         co_await unwatch_all();
         out.null_array();
+        co_return;
+    }
+    // As Redis: a transaction that may grow memory runs whole or not at all, never with some writes refused.
+    std::sort(grows.begin(), grows.end());
+    grows.erase(std::unique(grows.begin(), grows.end()), grows.end());
+    bool room = true;
+    if (!grows.empty()) {
+        room = co_await make_room_on(_shards, grows);
+    }
+    if (!room) {
+        co_await locks.release();
+        co_await unwatch_all();
+        out.error("EXECABORT Transaction discarded because of: " + std::string(err_oom));
         co_return;
     }
     out.array(queued.size());

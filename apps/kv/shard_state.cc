@@ -102,7 +102,7 @@ bool shard_state::make_room() {
 void shard_state::execute_one(const command_spec& spec, argv_t argv, resp::reply_writer& out) {
     ++counters.commands;
     if ((spec.flags & cmd_denyoom) != 0 && _settings.maxmemory != 0 && !make_room()) {
-        out.error("OOM command not allowed when used memory > 'maxmemory'.");
+        out.error(err_oom);
         return;
     }
     exec_context ctx{db, out, *this};
@@ -113,9 +113,12 @@ void shard_state::execute(batch& b) {
     db.set_now(now_ms());
     resp::reply_writer out(b.replies, b.protocol);
     b.ends.reserve(b.specs.size());
-    for (std::size_t i = 0; i < b.specs.size(); ++i) {
+    for (std::size_t i = b.ends.size(); i < b.specs.size(); ++i) {
         execute_one(*b.specs[i], b.argvs[i], out);
-        b.ends.push_back(static_cast<std::uint32_t>(b.replies.size()));
+        b.ends.push_back(b.trimmed + b.replies.size());
+        if (b.replies.size() >= b.reply_budget) {
+            break;
+        }
     }
 }
 

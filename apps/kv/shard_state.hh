@@ -9,6 +9,7 @@
 ///   conflicting batch until it releases it, so no command sees half of it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -32,8 +33,13 @@ struct batch {
     std::vector<argv_t> argvs;
     int protocol = 2;
     bool writes = false;
-    std::string replies;             ///< filled by execute()
-    std::vector<std::uint32_t> ends; ///< end offset of each command's reply in `replies`
+    /// execute() stops after the command that takes `replies` to this size; the next call goes on from there
+    /// (the session delivers what is there first: a client that does not read cannot make it hold more).
+    std::size_t reply_budget = SIZE_MAX;
+    std::string replies;           ///< filled by execute()
+    std::vector<std::size_t> ends; ///< end of each executed command's reply, counting `trimmed` bytes
+    std::size_t trimmed = 0;       ///< bytes delivered and dropped from the front of `replies`
+    [[nodiscard]] bool finished() const noexcept { return ends.size() == specs.size(); }
 };
 
 struct shard_counters {
@@ -62,7 +68,8 @@ public:
     [[nodiscard]] const settings& config() const noexcept { return _settings; }
     [[nodiscard]] settings& config() noexcept { return _settings; }
 
-    /// Runs `b`'s commands in order (waiting for `lock` first if a multi-shard operation holds it).
+    /// Runs `b`'s commands not run yet, in order, within its reply budget (waiting for `lock` first if a
+    /// multi-shard operation holds it).
     task<> run(batch& b);
     /// Runs them now. \pre the caller holds `lock` (or knows nobody does)
     void execute(batch& b);

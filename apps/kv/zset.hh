@@ -1,12 +1,20 @@
 /// \file
 /// \brief `zset_value`: a sorted set, members ordered by (score, member) with ranks in O(log n), and a member ->
 /// score index.
+///
+/// Invariants
+/// - The tree and the index hold the same members, each with the same score.
+/// - No stored score is NaN (callers refuse it) or -0: a zero is kept as +0, as Redis's compact encoding of small
+///   sorted sets keeps it, so that ZSCORE of a member added with "-0" prints "0".
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <ext/pb_ds/assoc_container.hpp>
 #include <ext/pb_ds/tree_policy.hpp>
 #include <functional>
+#include <iterator>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,37 +45,48 @@ public:
 
     [[nodiscard]] std::size_t size() const noexcept { return _scores.size(); }
     [[nodiscard]] std::optional<double> score(std::string_view member) const {
-        auto it = _scores.find(std::string(member));
+        auto it = _scores.find(member);
         if (it == _scores.end()) {
             return std::nullopt;
         }
         return it->second;
     }
-    /// Inserts or moves `member` to `score`. \return true if it was new.
+    /// Inserts or moves `member` to `score` (not NaN). \return true if it was new.
     bool set(std::string_view member, double score) {
-        std::string m(member);
-        auto it = _scores.find(m);
+        if (score == 0) {
+            score = 0; // -0 is stored as +0 (see the invariants)
+        }
+        auto it = _scores.find(member);
         if (it != _scores.end()) {
             if (it->second == score) {
                 return false;
             }
-            _tree.erase(zentry{it->second, m});
+            _tree.erase(zentry{it->second, it->first});
             it->second = score;
-            _tree.insert(zentry{score, std::move(m)});
+            _tree.insert(zentry{score, it->first});
             return false;
         }
-        _scores.emplace(m, score);
-        _tree.insert(zentry{score, std::move(m)});
+        std::string m(member);
+        _tree.insert(zentry{score, m});
+        _scores.emplace(std::move(m), score);
         return true;
     }
     bool remove(std::string_view member) {
-        auto it = _scores.find(std::string(member));
+        auto it = _scores.find(member);
         if (it == _scores.end()) {
             return false;
         }
         _tree.erase(zentry{it->second, it->first});
         _scores.erase(it);
         return true;
+    }
+    /// Removes and returns the lowest element (or the highest). \pre not empty
+    zentry pop(bool highest) {
+        iterator it = highest ? std::prev(_tree.end()) : _tree.begin();
+        zentry e = *it;
+        _tree.erase(it);
+        _scores.erase(_scores.find(e.member));
+        return e;
     }
     /// 0-based rank in ascending order. \pre member present
     [[nodiscard]] std::size_t rank(std::string_view member, double score) const {
@@ -84,10 +103,37 @@ public:
     [[nodiscard]] std::size_t order_of(double score, std::string_view member = {}) const {
         return _tree.order_of_key(zentry{score, std::string(member)});
     }
+    /// The number of elements scoring below `score`, or (with `inclusive`) not above it.
+    [[nodiscard]] std::size_t count_below(double score, bool inclusive) const {
+        if (!inclusive) {
+            return order_of(score);
+        }
+        if (score == std::numeric_limits<double>::infinity()) {
+            return size();
+        }
+        // No double lies between `score` and the next one up: "not above score" is "below the next".
+        return order_of(std::nextafter(score, std::numeric_limits<double>::infinity()));
+    }
+    /// The number of elements before (score, member), or (with `inclusive`) up to it.
+    [[nodiscard]] std::size_t count_before(double score, std::string_view member, bool inclusive) const {
+        const std::size_t r = order_of(score, member);
+        if (inclusive) {
+            auto it = _scores.find(member);
+            if (it != _scores.end() && it->second == score) {
+                return r + 1;
+            }
+        }
+        return r;
+    }
 
 private:
+    struct member_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>()(s); }
+    };
+
     tree _tree;
-    std::unordered_map<std::string, double> _scores;
+    std::unordered_map<std::string, double, member_hash, std::equal_to<>> _scores;
 };
 
 } // namespace percore::kv

@@ -85,18 +85,24 @@ net_context::net_context(reactor& r)
 
 net_context::~net_context() {
     // Cancel what is in flight and reap until every object is quiet: buffers, fds and the objects themselves
-    // belong to the kernel until their last completion.
-    _objects.for_each([](net_object& o) { o.cancel_all(); });
+    // belong to the kernel until their last completion. Cancelling again on each round catches an operation a
+    // completion started meanwhile (cancel_all also stops a closed connection from sending more).
     uring& ring = _reactor.ring();
     const auto deadline = clock_type::now() + std::chrono::seconds(5);
     for (;;) {
         bool busy = false;
-        _objects.for_each([&](net_object& o) { busy |= !o.idle(); });
+        _objects.for_each([&](net_object& o) {
+            if (!o.idle()) {
+                o.cancel_all();
+                busy = true;
+            }
+        });
         if (!busy) {
             break;
         }
         if (clock_type::now() > deadline) {
             net_log.error("socket operations still in flight after 5 s of shutdown; leaking their memory");
+            _objects.for_each([](net_object& o) { o.detach(); });
             _objects.abandon();
             if (_buffers != nullptr) {
                 _buffers->abandon();
@@ -109,6 +115,8 @@ net_context::~net_context() {
     }
     // Objects still alive (held by code that outlives the shard) must no longer reach this context.
     while (!_objects.empty()) {
+        net_object& o = _objects.front();
+        o.detach();
         _objects.pop_front();
     }
     if (_buffers != nullptr) {

@@ -29,6 +29,10 @@ public:
     virtual void cancel_all() noexcept = 0;
     /// True once nothing is in flight.
     [[nodiscard]] virtual bool idle() const noexcept = 0;
+    /// The shard's network context is going away while this object lives on (held by code that outlives the
+    /// shard): let go of everything that belongs to the shard (ring buffers, timers) now, and touch nothing of it
+    /// again (the destructor then only closes the socket).
+    virtual void detach() noexcept {}
 
 protected:
     ~net_object() = default;

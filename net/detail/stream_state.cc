@@ -31,6 +31,16 @@ stream_state::stream_state(int fd, net_context& ctx) noexcept
 }
 
 stream_state::~stream_state() {
+    if (!_detached) {
+        detach();
+        if (linked()) {
+            net_context::untrack(*this);
+        }
+    }
+    ::close(_fd);
+}
+
+void stream_state::detach() noexcept {
     if (_timer.linked()) {
         _ctx.owner().timers().remove(_timer);
     }
@@ -39,10 +49,9 @@ stream_state::~stream_state() {
         _rx_head = _ctx.buffers().next(bid);
         _ctx.buffers().release(bid);
     }
-    if (linked()) {
-        net_context::untrack(*this);
-    }
-    ::close(_fd);
+    _rx_slots = 0;
+    _rx_heap.reset();
+    _detached = true;
 }
 
 // ---------------------------------------------------------------------------------------------------- reading
@@ -204,8 +213,8 @@ void stream_state::read_timer::fire(timer_entry* e) noexcept {
     } else if (s._closed && s._send_in_flight) {
         // Closed, and the peer has not taken the flushed bytes within close_linger (a zero window, say): give up
         // on them so the socket can be closed.
-        s._linger_expired = true;
-        percore::detail::submit_cancel(static_cast<send_side*>(&s));
+        s._no_more_sends = true;
+        s.cancel_send();
     }
 }
 
@@ -244,6 +253,7 @@ void stream_state::submit_send() noexcept {
 
 void stream_state::on_send(int res, unsigned) noexcept {
     _send_in_flight = false;
+    _send_cancelling = false;
     --_inflight;
     if (res == 0) {
         res = -EPIPE; // a stream send of a non-empty buffer accepting nothing: treat the socket as broken
@@ -251,15 +261,11 @@ void stream_state::on_send(int res, unsigned) noexcept {
     if (res > 0) {
         _sent += static_cast<std::uint64_t>(res);
         auto left = static_cast<std::size_t>(res);
-        if (_tx.size() - _tx_head == 1 && _tx[_tx_head].size() == left) [[likely]] {
-            _tx.clear(); // the usual case: one buffer, sent whole
-            _tx_head = 0;
-            left = 0;
-        }
         while (left > 0) {
             buffer& front = _tx[_tx_head];
             if (front.size() <= left) {
                 left -= front.size();
+                _tx_slots -= holds_ring_slot(front) ? 1 : 0;
                 front.reset();
                 ++_tx_head;
             } else {
@@ -268,8 +274,7 @@ void stream_state::on_send(int res, unsigned) noexcept {
             }
         }
         if (_tx_head == _tx.size()) {
-            _tx.clear();
-            _tx_head = 0;
+            clear_tx();
         } else if (_tx_head >= 64 && _tx_head * 2 >= _tx.size()) {
             // A writer that never lets the queue run empty: drop the sent entries (no send is in flight now,
             // and the iovecs point at buffer data, not at these entries).
@@ -278,8 +283,7 @@ void stream_state::on_send(int res, unsigned) noexcept {
         }
     } else {
         _tx_error = -res; // ECANCELED too: the shard is stopping, or a closed connection's linger ran out
-        _tx.clear();
-        _tx_head = 0;
+        clear_tx();
     }
     send_more(); // flushed bytes queued behind this send, or the rest of a short one; closed or not
     if (_closed) {
@@ -295,7 +299,7 @@ bool stream_state::park_writer(std::coroutine_handle<> h, std::uint64_t target) 
         return false;
     }
     start_send();
-    if (_sent >= target || _tx_error != 0) {
+    if (writer_may_go(target)) {
         return false;
     }
     _writer_target = target;
@@ -305,7 +309,7 @@ bool stream_state::park_writer(std::coroutine_handle<> h, std::uint64_t target) 
 }
 
 void stream_state::wake_writer_if_done() noexcept {
-    if (_writer != nullptr && (_sent >= _writer_target || _tx_error != 0)) {
+    if (_writer != nullptr && writer_may_go(_writer_target)) {
         percore::detail::wake(std::exchange(_writer, nullptr));
     }
 }
@@ -359,8 +363,14 @@ void stream_state::cancel_all() noexcept {
         percore::detail::submit_cancel(static_cast<recv_side*>(this));
         _recv_cancelling = true;
     }
-    if (_send_in_flight) {
+    _no_more_sends = true; // a lingering connection must not start another send once the shard is stopping
+    cancel_send();
+}
+
+void stream_state::cancel_send() noexcept {
+    if (_send_in_flight && !_send_cancelling) {
         percore::detail::submit_cancel(static_cast<send_side*>(this));
+        _send_cancelling = true;
     }
 }
 

@@ -100,6 +100,7 @@ public:
     void enqueue(buffer&& b) noexcept {
         if (!b.empty() && _tx_error == 0) {
             _written += b.size();
+            _tx_slots += holds_ring_slot(b) ? 1 : 0;
             _tx.push_back(std::move(b));
         }
     }
@@ -113,7 +114,13 @@ public:
         _flushed = _written;
         send_more();
     }
-    /// Parks the running fiber until `sent() >= target` or a send error. \return false if it need not park.
+    /// Whether a writer waiting for `sent() >= target` may go on: that, and no more than its share of the ring's
+    /// buffers queued (a zero-copy echo of small messages would otherwise pin a ring buffer per message), or a
+    /// send error.
+    [[nodiscard]] bool writer_may_go(std::uint64_t target) const noexcept {
+        return (_sent >= target && _tx_slots <= _ctx.max_unread_buffers()) || _tx_error != 0;
+    }
+    /// Parks the running fiber until writer_may_go(target). \return false if it need not park.
     bool park_writer(std::coroutine_handle<> h, std::uint64_t target) noexcept;
     /// After a park: raises `aborted` if abort() pulled the writer out, std::system_error for a failed send
     /// (EPIPE, ECONNRESET...).
@@ -139,6 +146,7 @@ public:
 
     void cancel_all() noexcept override;
     [[nodiscard]] bool idle() const noexcept override { return _inflight == 0; }
+    void detach() noexcept override;
 
 private:
     ~stream_state();
@@ -148,11 +156,21 @@ private:
     /// A fiber that close_handle() woke leaves: the state may go now. \throws std::system_error(ECANCELED)
     [[noreturn]] void leave_closed();
     void send_more() noexcept {
-        if (!_send_in_flight && _sent < _flushed && _tx_error == 0 && !_linger_expired) {
+        if (!_send_in_flight && _sent < _flushed && _tx_error == 0 && !_no_more_sends) {
             submit_send();
         }
     }
     void submit_send() noexcept;
+    void cancel_send() noexcept;
+    [[nodiscard]] bool holds_ring_slot(const buffer& b) const noexcept {
+        return _ctx.ring_available() && b.owned_by(&_ctx.buffers());
+    }
+    /// Drops every queued send (after an error, or when the state goes).
+    void clear_tx() noexcept {
+        _tx.clear();
+        _tx_head = 0;
+        _tx_slots = 0;
+    }
     [[noreturn]] void throw_send_error() const;
     void arm_recv() noexcept;
     void queue_ring_buffer(std::uint16_t bid, std::uint32_t len) noexcept;
@@ -198,10 +216,13 @@ private:
     // send
     bool _send_in_flight = false;
     bool _writer_cancelled = false;
-    bool _linger_expired = false; // closed, and close_linger passed: no more sends
+    bool _no_more_sends = false; // closed and close_linger passed, or the shard is stopping
+    bool _send_cancelling = false;
+    bool _detached = false; // the network context is gone: only the socket is left to close
     int _tx_error = 0;
     std::size_t _tx_head = 0;
     std::vector<buffer> _tx;
+    unsigned _tx_slots = 0; // ring buffers among the queued sends
     std::vector<iovec> _iov;
     msghdr _msg{};
     std::uint64_t _written = 0;

@@ -312,7 +312,7 @@ TEST_SUITE("net/listener") {
                 // The other nine are accepted, and their sockets wait in the listener: one descriptor each, next
                 // to the listener's own and the ten clients'. (One-shot accepts, before Linux 5.19, leave them in
                 // the kernel's backlog, which closing the listening socket resets.)
-                const bool queued = co_await wait_until([&] { return count_fds() == before + 1 + 10 + 9; });
+                const bool queued = co_await wait_until([&] { return count_fds() >= before + 1 + 10 + 9; });
                 REQUIRE(queued);
             }
         }

@@ -1,5 +1,6 @@
 // Tests that change net::config: each runs on a fresh reactor, whose network context reads the config once.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <netinet/in.h>
 #include <string>
@@ -11,6 +12,7 @@
 #include "net/detail/net_context.hh"
 #include "net/listener.hh"
 #include "runtime/errors.hh"
+#include "runtime/preempt.hh"
 #include "runtime/spawn.hh"
 #include "runtime/sync/event.hh"
 #include "runtime/sync_wait.hh"
@@ -273,6 +275,62 @@ task<> greedy_pipeliner_body() {
     co_await greedy_server;
 }
 
+/// Review of issue 10 (D3): an echo handler hands each received ring buffer to its output without a copy, and
+/// only bytes (max_unsent) limited what it queued: a client pipelining 64-byte messages and never reading the
+/// replies pinned every ring buffer in the send queue, and every other connection received through heap buffers.
+task<> greedy_echo_client_body() {
+    auto l = listener::listen(loopback_any_port());
+    auto accepted = spawn(l.accept());
+    // A raw client that sends and never reads, with a small window so the echoes back up at once.
+    const socket_address a = l.local_address();
+    const int fd = ::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 4096;
+    REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    REQUIRE(::connect(fd, a.native(), a.length()) == 0);
+    connection server = co_await accepted;
+    REQUIRE(::setsockopt(server.fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+    auto echo = spawn(echo_handler(std::move(server)));
+    const unsigned total = ctx().buffers().count();
+    const unsigned bound = ctx().max_unread_buffers();
+    const std::string message(64, 'p');
+    // Paced (not a synchronisation): spaced sends arrive, and are received, one by one instead of coalescing, so
+    // each takes a ring buffer of its own, which is what a pipelining client does to a busy server.
+    for (int i = 0; i < 3000 && ctx().stats().receives_paused == 0 && ctx().free_buffers() > 0; ++i) {
+        (void)::send(fd, message.data(), message.size(), MSG_DONTWAIT);
+        co_await sleep_for(std::chrono::microseconds(50));
+    }
+    const bool stopped_taking = co_await wait_until(
+        [&] { return !ctx().multishot_recv() || ctx().stats().receives_paused > 0 || ctx().free_buffers() == 0; });
+    REQUIRE(stopped_taking);
+
+    constexpr std::size_t others = 50;
+    auto server2 = spawn(accept_and_echo(l, others));
+    std::vector<task<bool>> clients;
+    for (std::size_t i = 0; i < others; ++i) {
+        clients.push_back(echo_round_trip(l.local_address(), random_bytes(64 * 10, i), 64));
+    }
+    std::vector<bool> ok = co_await with_timeout(20s, when_all(std::move(clients)));
+    co_await server2;
+    std::size_t good = 0;
+    for (bool b : ok) {
+        good += b ? 1 : 0;
+    }
+    const unsigned held = total - ctx().free_buffers();
+    MESSAGE("the echoed-to, never-reading client holds ", held, " of ", total, " ring buffers (bound ", bound,
+            " unread plus ", bound, " queued to send); ", ctx().stats().heap_receives, " heap receives");
+    CHECK(good == others);
+    CHECK(held <= 3 * bound);
+    CHECK(ctx().stats().heap_receives == 0);
+    ::close(fd); // with replies unread: a reset, which ends the echo handler's writes with an error
+    int ended = 0;
+    try {
+        co_await with_timeout(10s, joined(std::move(echo)));
+    } catch (const std::system_error& e) {
+        ended = e.code().value();
+    }
+    CHECK((ended == 0 || ended == ECONNRESET || ended == EPIPE));
+}
+
 /// With every ring buffer held, idle readers wait with a readiness poll: they hold no heap buffer until data
 /// arrives, and none again once they have read it.
 task<> idle_readers_body() {
@@ -360,6 +418,10 @@ TEST_SUITE("net/pressure") {
 
     TEST_CASE("a client pipelining small messages holds only its share of the ring; others never fall back") {
         run_with_config(config{}, &greedy_pipeliner_body);
+    }
+
+    TEST_CASE("an echo to a client that never reads holds only its share of the ring; others never fall back") {
+        run_with_config(config{}, &greedy_echo_client_body);
     }
 
     TEST_CASE("with the ring empty, idle readers hold no heap buffer, before or after they read") {

@@ -2,7 +2,9 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "runtime/poller.hh"
@@ -50,9 +52,47 @@ struct self_replacing_poller final : poller {
     bool try_enter_sleep() override { return true; }
 };
 
+/// Appends its name to `log` each time it is polled; the first time, removes `victim` (maybe itself).
+struct logging_poller final : poller {
+    std::vector<char>* log = nullptr;
+    char name = '?';
+    poller* victim = nullptr;
+    bool poll() override {
+        log->push_back(name);
+        if (poller* v = std::exchange(victim, nullptr)) {
+            this_reactor().remove_poller(*v);
+        }
+        return false;
+    }
+    bool try_enter_sleep() override { return true; }
+};
+
 } // namespace
 
 TEST_SUITE("runtime/reactor") {
+    // Review of issue 10 (R4): a removal during the walk shifted the list under it, so the poller after the
+    // removed one was skipped for that walk (in sleep(), a skipped try_enter_sleep means sleeping on pending work).
+    RUNTIME_TEST_CASE("a poller that removes itself while polled does not make the walk skip the next one") {
+        std::vector<char> log;
+        logging_poller a;
+        logging_poller b;
+        logging_poller c;
+        for (auto [p, n] : {std::pair{&a, 'a'}, {&b, 'b'}, {&c, 'c'}}) {
+            p->log = &log;
+            p->name = n;
+            this_reactor().add_poller(*p);
+        }
+        a.victim = &a;
+        for (int i = 0; i < 1000 && log.size() < 5; ++i) {
+            co_await sleep_for(1ms);
+        }
+        this_reactor().remove_poller(b);
+        this_reactor().remove_poller(c);
+        REQUIRE(log.size() >= 5);
+        // The first walk: a (removes itself), then b and c; the next walks: b, c.
+        CHECK(std::string(log.begin(), log.begin() + 5) == "abcbc");
+    }
+
     // Pollers are walked while they run: one that adds or removes pollers (a bus message handler may) must not
     // invalidate that walk (ASan: heap-use-after-free when the poller list grew).
     RUNTIME_TEST_CASE("a poller may add and remove pollers while the reactor polls") {

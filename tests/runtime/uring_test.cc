@@ -106,6 +106,22 @@ TEST_SUITE("runtime/uring") {
         CHECK(ring.cq_dropped() == 0);
     }
 
+    // Review of issue 10 (R1): EAGAIN (no memory for a request) is transient; 100 000 back-to-back retries in a
+    // tenth of a second, then an abort, took the process down under a passing pressure. Now it backs off and
+    // gives up only after 10 s.
+    TEST_CASE("a full queue refused with EAGAIN many times over is retried, not fatal") {
+        uring ring({.entries = 4});
+        completion_log log;
+        std::vector<numbered_op> ops(8);
+        for (int i = 0; i < 8; ++i) {
+            ops[i].log = &log;
+            ops[i].id = i;
+        }
+        ring.inject_full_queue_errors(EAGAIN, 2'000);
+        run_nops(ring, ops, log, EAGAIN, 0); // the 5th get_sqe meets 2 000 refusals (backing off: about 2 s)
+        CHECK(log.order.size() == ops.size());
+    }
+
     TEST_CASE("a submission error that consuming completions cannot cure stops the process with its name") {
         auto st = test::run_in_child([] {
             uring ring({.entries = 4});

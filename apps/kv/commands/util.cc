@@ -276,4 +276,32 @@ bool int_arg(exec_context& ctx, std::string_view s, std::int64_t& out) {
     return true;
 }
 
+bool count_arg(exec_context& ctx, std::string_view s, std::int64_t& out) {
+    if (!parse_int(s, out) || out < 0) {
+        ctx.out.error("ERR value is out of range, must be positive");
+        return false;
+    }
+    return true;
+}
+
+void aggregate_changed(exec_context& ctx, std::string_view key, const object& o) {
+    if (o.empty_aggregate()) {
+        ctx.db.erase(key); // records the change too
+    } else {
+        ctx.db.modified(key);
+    }
+}
+
+object* read_typed(exec_context& ctx, std::string_view key, value_type t, bool& wrong) {
+    wrong = false;
+    object* o = ctx.db.find(key);
+    ctx.db.count_lookup(o != nullptr);
+    if (o != nullptr && o->type() != t) {
+        ctx.out.error(err_wrongtype);
+        wrong = true;
+        return nullptr;
+    }
+    return o;
+}
+
 } // namespace percore::kv

@@ -37,4 +37,15 @@ object* typed(exec_context& ctx, std::string_view key, value_type t, bool& wrong
 /// Parses an integer argument or replies "value is not an integer or out of range".
 [[nodiscard]] bool int_arg(exec_context& ctx, std::string_view s, std::int64_t& out);
 
+/// Parses a count that must be >= 0 (LPOP, SPOP, ZPOPMIN...); replies "value is out of range, must be positive"
+/// for anything else, a non-integer included.
+[[nodiscard]] bool count_arg(exec_context& ctx, std::string_view s, std::int64_t& out);
+
+/// Records a change of the aggregate `o` held by `key`, and deletes the key if the change left it empty (as Redis
+/// does). \warning `o` is gone when the key was deleted
+void aggregate_changed(exec_context& ctx, std::string_view key, const object& o);
+
+/// Like typed(), for a command that reads: the lookup counts as a keyspace hit or miss (INFO).
+object* read_typed(exec_context& ctx, std::string_view key, value_type t, bool& wrong);
+
 } // namespace percore::kv

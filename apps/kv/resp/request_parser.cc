@@ -1,5 +1,7 @@
 #include "apps/kv/resp/request_parser.hh"
 
+#include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <limits>
 
@@ -7,9 +9,11 @@ namespace percore::kv::resp {
 
 namespace {
 
-// Below this, the tail of a receive buffer that holds an incomplete command is copied out at once (the receive
-// buffer, a slot of the shard's ring, goes back); above it a large value is being received anyway.
+// A value larger than this gets room for all of it as soon as its length is known (Redis's PROTO_MBULK_BIG_ARG);
+// smaller ones grow with what arrives.
 constexpr std::size_t reserve_threshold = 32 * 1024;
+// The argument references of a request with more arguments than this are freed after it, not kept for reuse.
+constexpr std::size_t kept_args = 1024;
 
 /// Redis's string2ll: an optional '-', then digits without a leading zero (but "0"); no '+', no spaces.
 bool parse_ll(std::string_view s, std::int64_t& out) noexcept {
@@ -181,16 +185,10 @@ void request_parser::feed(net::buffer chunk) {
     if (chunk.empty()) {
         return;
     }
-    if (_in_pending) {
-        _pending.append(chunk.view());
-        return; // the receive buffer goes back at once
-    }
+    assert(_chunk.empty() && "feed() before next() returned need_more");
     _chunk = std::move(chunk);
-    _pos = 0;
-}
-
-std::string_view request_parser::current() const noexcept {
-    return _in_pending ? std::string_view(_pending) : _chunk.view();
+    _chunk_pos = 0;
+    _chunk_used = false;
 }
 
 parse_status request_parser::fail(std::string message) {
@@ -198,22 +196,13 @@ parse_status request_parser::fail(std::string message) {
     return parse_status::error;
 }
 
-void request_parser::to_pending(std::string_view data) {
-    // An incomplete command at the end of a receive buffer: copy it out, with offsets made relative to it.
-    const std::size_t start = _cmd_start;
-    if (_bulk > static_cast<std::int64_t>(reserve_threshold)) {
-        _pending.reserve(data.size() - start + static_cast<std::size_t>(_bulk) + 2);
+void request_parser::let_go_of_chunk() noexcept {
+    if (_chunk_used) {
+        _held.push_back(std::move(_chunk));
     }
-    _pending.assign(data.substr(start));
-    for (arg_ref& a : _args) {
-        a.offset -= start;
-    }
-    _pos -= start;
-    _cmd_start = 0;
-    _in_pending = true;
-    if (!_chunk.empty()) {
-        _held.push_back(std::move(_chunk)); // commands already returned may point into it
-    }
+    _chunk.reset(); // a ring slot goes back to the kernel at once when nothing points into it
+    _chunk_pos = 0;
+    _chunk_used = false;
 }
 
 parse_status request_parser::next(std::vector<std::string_view>& argv) {
@@ -221,44 +210,111 @@ parse_status request_parser::next(std::vector<std::string_view>& argv) {
     if (failed()) {
         return parse_status::error;
     }
-    const std::string_view data = current();
     for (;;) {
-        if (_pos == data.size() && _argc == 0) {
-            // Everything consumed: hold the chunk for the commands that point into it.
-            if (!_in_pending && !_chunk.empty()) {
-                _held.push_back(std::move(_chunk));
+        parse_status s;
+        if (!_pending.empty()) {
+            s = gather(argv);
+        } else if (_chunk_pos < _chunk.size()) {
+            s = parse(_chunk.view(), _chunk_pos, argv);
+            if (s == parse_status::need_more) {
+                start_gathering();
+                continue;
             }
+            _chunk_used = _chunk_used || s == parse_status::command;
+        } else {
+            let_go_of_chunk();
             return parse_status::need_more;
         }
-        const parse_status s = parse(data, argv);
-        if (s == parse_status::command) {
-            if (argv.empty()) {
-                continue; // "*0", "*-1" or a blank inline line: nothing to run
-            }
-            return s;
-        }
-        if (s == parse_status::need_more) {
-            if (!_in_pending) {
-                to_pending(data);
-            }
-            if (buffered() > _limits.max_query_buffer) {
-                _silent = true;
-                return fail("ERR query buffer limit reached");
-            }
-            return s;
+        if (s == parse_status::command && argv.empty()) {
+            continue; // "*0", "*-1" or a blank inline line: nothing to run
         }
         return s;
     }
 }
 
-parse_status request_parser::parse(std::string_view data, std::vector<std::string_view>& argv) {
-    if (_argc == 0) {
-        _cmd_start = _pos;
-        if (data[_pos] != '*') {
-            return parse_inline(data, argv);
+void request_parser::start_gathering() {
+    const std::string_view tail = _chunk.view().substr(_cmd_start);
+    for (arg_ref& a : _args) {
+        a.offset -= _cmd_start;
+    }
+    _pos = _chunk_pos - _cmd_start;
+    _cmd_start = 0;
+    _chunk_pos = _chunk.size();
+    reserve_for_bulk(); // before copying: the value's start is copied once
+    _pending.insert(_pending.end(), tail.begin(), tail.end());
+}
+
+void request_parser::reserve_for_bulk() {
+    if (_argc == 0 || _bulk <= static_cast<std::int64_t>(reserve_threshold)) {
+        return;
+    }
+    const std::size_t total = _pos + static_cast<std::size_t>(_bulk) + 2;
+    if (total <= _pending.capacity() || total > _limits.max_query_buffer) {
+        return; // room already, or a request that will be refused anyway: no room for it ahead of its bytes
+    }
+    // At least double (within the limit): a request of many large values is copied a bounded number of times,
+    // not once per value.
+    _pending.reserve(std::min(std::max(total, 2 * _pending.capacity()), _limits.max_query_buffer));
+}
+
+std::size_t request_parser::wanted(std::string_view rest) const noexcept {
+    if (_argc > 0 && _bulk >= 0) {
+        // A payload and the two bytes after it: exactly what is missing.
+        return std::min(_pos + static_cast<std::size_t>(_bulk) + 2 - _pending.size(), rest.size());
+    }
+    // A line: an inline command up to its '\n', or a "*N" / "$N" header up to the byte after its '\r'.
+    const bool inline_line = _argc == 0 && _pending[0] != '*';
+    if (!inline_line && _pending.size() > _pos && _pending.back() == '\r') {
+        return 1;
+    }
+    const void* end = std::memchr(rest.data(), inline_line ? '\n' : '\r', rest.size());
+    if (end == nullptr) {
+        return rest.size();
+    }
+    const auto at = static_cast<std::size_t>(static_cast<const char*>(end) - rest.data());
+    return std::min(at + (inline_line ? 1 : 2), rest.size());
+}
+
+parse_status request_parser::gather(std::vector<std::string_view>& argv) {
+    for (;;) {
+        const std::string_view rest = _chunk.view().substr(_chunk_pos);
+        if (rest.empty()) {
+            let_go_of_chunk();
+            if (_pending.size() > _limits.max_query_buffer) {
+                _silent = true;
+                return fail("ERR query buffer limit reached");
+            }
+            return parse_status::need_more;
         }
-        const char* base = data.data() + _pos;
-        const std::size_t avail = data.size() - _pos;
+        const std::size_t n = wanted(rest);
+        _pending.insert(_pending.end(), rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(n));
+        _chunk_pos += n;
+        const parse_status s = parse(std::string_view(_pending.data(), _pending.size()), _pos, argv);
+        if (s == parse_status::need_more) {
+            reserve_for_bulk();
+            continue;
+        }
+        if (s == parse_status::command) {
+            // Complete. Its arguments point into _pending (unless inline): kept until release_consumed(). What
+            // follows in the receive is parsed in place.
+            if (!argv.empty() && _pending[0] == '*') {
+                _gathered.push_back(std::move(_pending));
+            }
+            std::vector<char>().swap(_pending);
+            _pos = 0;
+        }
+        return s;
+    }
+}
+
+parse_status request_parser::parse(std::string_view data, std::size_t& pos, std::vector<std::string_view>& argv) {
+    if (_argc == 0) {
+        _cmd_start = pos;
+        if (data[pos] != '*') {
+            return parse_inline(data, pos, argv);
+        }
+        const char* base = data.data() + pos;
+        const std::size_t avail = data.size() - pos;
         const void* cr = std::memchr(base, '\r', avail);
         if (cr == nullptr) {
             if (avail > _limits.max_inline) {
@@ -266,9 +322,9 @@ parse_status request_parser::parse(std::string_view data, std::vector<std::strin
             }
             return parse_status::need_more;
         }
-        const std::size_t line = static_cast<std::size_t>(static_cast<const char*>(cr) - base);
+        const auto line = static_cast<std::size_t>(static_cast<const char*>(cr) - base);
         if (line + 2 > avail) {
-            return parse_status::need_more; // the '\n' has not arrived
+            return parse_status::need_more; // the byte after '\r' has not arrived
         }
         std::int64_t n = 0;
         if (!parse_ll(std::string_view(base + 1, line - 1), n) || n > static_cast<std::int64_t>(_limits.max_args)) {
@@ -277,19 +333,19 @@ parse_status request_parser::parse(std::string_view data, std::vector<std::strin
         if (n > 10 && !_authenticated) {
             return fail("ERR Protocol error: unauthenticated multibulk length");
         }
-        _pos += line + 2;
+        pos += line + 2;
         if (n <= 0) {
             return parse_status::command; // empty request: nothing to run
         }
         _argc = n;
         _bulk = -1;
         _args.clear();
-        _args.reserve(static_cast<std::size_t>(std::min<std::int64_t>(n, 1024)));
+        _args.reserve(static_cast<std::size_t>(std::min<std::int64_t>(n, kept_args)));
     }
     while (static_cast<std::int64_t>(_args.size()) < _argc) {
         if (_bulk < 0) {
-            const char* base = data.data() + _pos;
-            const std::size_t avail = data.size() - _pos;
+            const char* base = data.data() + pos;
+            const std::size_t avail = data.size() - pos;
             const void* cr = std::memchr(base, '\r', avail);
             if (cr == nullptr) {
                 if (avail > _limits.max_inline) {
@@ -297,7 +353,7 @@ parse_status request_parser::parse(std::string_view data, std::vector<std::strin
                 }
                 return parse_status::need_more;
             }
-            const std::size_t line = static_cast<std::size_t>(static_cast<const char*>(cr) - base);
+            const auto line = static_cast<std::size_t>(static_cast<const char*>(cr) - base);
             if (line + 2 > avail) {
                 return parse_status::need_more;
             }
@@ -312,19 +368,16 @@ parse_status request_parser::parse(std::string_view data, std::vector<std::strin
             if (len > 16384 && !_authenticated) {
                 return fail("ERR Protocol error: unauthenticated bulk length");
             }
-            _pos += line + 2;
+            pos += line + 2;
             _bulk = len;
-            if (_in_pending && _bulk > static_cast<std::int64_t>(reserve_threshold)) {
-                _pending.reserve(_pos + static_cast<std::size_t>(_bulk) + 2);
-            }
         }
         const auto need = static_cast<std::size_t>(_bulk) + 2;
-        if (data.size() - _pos < need) {
+        if (data.size() - pos < need) {
             return parse_status::need_more;
         }
         // Like Redis, the two bytes after the payload are skipped, not checked.
-        _args.push_back({_pos, static_cast<std::size_t>(_bulk)});
-        _pos += need;
+        _args.push_back({pos, static_cast<std::size_t>(_bulk)});
+        pos += need;
         _bulk = -1;
     }
     argv.reserve(_args.size());
@@ -332,13 +385,18 @@ parse_status request_parser::parse(std::string_view data, std::vector<std::strin
         argv.emplace_back(data.data() + a.offset, a.length);
     }
     _argc = 0;
-    _args.clear();
+    if (_args.capacity() > kept_args) {
+        std::vector<arg_ref>().swap(_args);
+    } else {
+        _args.clear();
+    }
     return parse_status::command;
 }
 
-parse_status request_parser::parse_inline(std::string_view data, std::vector<std::string_view>& argv) {
-    const char* base = data.data() + _pos;
-    const std::size_t avail = data.size() - _pos;
+parse_status request_parser::parse_inline(std::string_view data, std::size_t& pos,
+                                          std::vector<std::string_view>& argv) {
+    const char* base = data.data() + pos;
+    const std::size_t avail = data.size() - pos;
     const void* nl = std::memchr(base, '\n', avail);
     if (nl == nullptr) {
         if (avail > _limits.max_inline) {
@@ -346,7 +404,7 @@ parse_status request_parser::parse_inline(std::string_view data, std::vector<std
         }
         return parse_status::need_more;
     }
-    std::size_t line = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
+    auto line = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
     const std::size_t consumed = line + 1;
     if (line > 0 && base[line - 1] == '\r') {
         --line;
@@ -355,7 +413,7 @@ parse_status request_parser::parse_inline(std::string_view data, std::vector<std
     if (!split_args(std::string_view(base, line), words)) {
         return fail("ERR Protocol error: unbalanced quotes in request");
     }
-    _pos += consumed;
+    pos += consumed;
     for (std::string& w : words) {
         _owned.push_back(std::move(w));
         argv.emplace_back(_owned.back());
@@ -365,27 +423,9 @@ parse_status request_parser::parse_inline(std::string_view data, std::vector<std
 
 void request_parser::release_consumed() noexcept {
     _held.clear();
+    _gathered.clear();
     _owned.clear();
-    if (!_in_pending) {
-        return;
-    }
-    // Drop what was parsed; keep the incomplete command (its offsets move with it).
-    if (_argc == 0) {
-        _cmd_start = _pos; // between commands: nothing of the next one parsed yet
-    }
-    if (_cmd_start > 0) {
-        _pending.erase(0, _cmd_start);
-        for (arg_ref& a : _args) {
-            a.offset -= _cmd_start;
-        }
-        _pos -= _cmd_start;
-        _cmd_start = 0;
-    }
-    if (_pending.empty()) {
-        std::string().swap(_pending); // a large value's buffer goes back
-        _in_pending = false;
-        _pos = 0;
-    }
+    _chunk_used = false;
 }
 
 } // namespace percore::kv::resp

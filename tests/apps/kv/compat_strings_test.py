@@ -24,7 +24,8 @@ SCENARIOS = [
      ["SET", "k", "v", "FOO"], ["SET", "k", "v", "EX", "9223372036854775807"]],
     [["SET", "k", "v", "EX", "100"], ["TTL", "k"], ["SET", "k", "w", "KEEPTTL"], ["TTL", "k"], ["SET", "k", "x"],
      ["TTL", "k"]],
-    [["SET", "k", "v", "GET"], ["SET", "k", "w", "GET"], ["SET", "k", "z", "NX", "GET"], ["GET", "k"]],
+    [["SET", "k", "v", "GET"], ["SET", "k", "w", "GET"], ["SET", "k", "z", "NX", "GET"], ["GET", "k"],
+     ["LPUSH", "l", "a"], ["SET", "l", "v", "GET"], ["LRANGE", "l", "0", "-1"]],
     [["SET", "k", "v", "PXAT", "1"], ["GET", "k"], ["EXISTS", "k"]],
     [["SETNX", "a", "1"], ["SETNX", "a", "2"], ["GET", "a"]],
     [["SETEX", "a", "10", "v"], ["TTL", "a"], ["SETEX", "a", "0", "v"], ["SETEX", "a", "x", "v"], ["PSETEX", "b", "100000", "v"],
@@ -51,7 +52,7 @@ SCENARIOS = [
     # keys
     [["SET", "a", "1"], ["SET", "b", "2"], ["DEL", "a", "b", "c"], ["EXISTS", "a", "b"], ["SET", "a", "1"],
      ["EXISTS", "a", "a", "a"], ["UNLINK", "a"], ["TOUCH", "a"]],
-    [["SET", "a", "1"], ["TYPE", "a"], ["TYPE", "nope"]],
+    [["SET", "a", "1"], ["TYPE", "a"], ["TYPE", "nope"], ["LPUSH", "l", "x"], ["TYPE", "l"]],
     [["SET", "a", "1"], ["EXPIRE", "a", "100"], ["TTL", "a"], ["EXPIRE", "a", "50", "GT"], ["EXPIRE", "a", "200", "GT"],
      ["TTL", "a"], ["EXPIRE", "a", "10", "NX"], ["EXPIRE", "a", "10", "XX", "NX"], ["EXPIRE", "a", "10", "GT", "LT"],
      ["EXPIRE", "a", "10", "FOO"], ["PERSIST", "a"], ["TTL", "a"], ["PERSIST", "a"], ["EXPIRE", "nope", "10"],
@@ -64,6 +65,9 @@ SCENARIOS = [
     [["SET", "a", "1", "EX", "100"], ["RENAME", "a", "z"], ["TTL", "z"]],
     [["SET", "a", "1"], ["COPY", "a", "b"], ["COPY", "a", "b"], ["COPY", "a", "b", "REPLACE"], ["COPY", "a", "a"],
      ["COPY", "a", "c", "DB", "1"], ["COPY", "a", "c", "DB", "0"], ["COPY", "nope", "x"], ["MGET", "a", "b", "c"]],
+    [["RPUSH", "l", "a", "b"], ["COPY", "l", "m"], ["LRANGE", "m", "0", "-1"], ["RPUSH", "m", "c"],
+     ["LRANGE", "l", "0", "-1"], ["LRANGE", "m", "0", "-1"], ["SET", "k", "v"], ["COPY", "l", "k"],
+     ["COPY", "l", "k", "REPLACE"], ["LRANGE", "k", "0", "-1"]],
     [["MSET", "k1", "1", "k2", "2", "x3", "3"], ["KEYS", "k*"], ["KEYS", "*"], ["KEYS", "[kx]?"], ["DBSIZE"]],
     [["SET", "a", "1"], ["FLUSHDB"], ["DBSIZE"], ["FLUSHALL", "ASYNC"], ["FLUSHALL", "FOO"]],
 ]

@@ -288,3 +288,72 @@ def same(servers, *commands, norm=None, what=None):
     if ok:
         check(True, what or " | ".join(" ".join(map(str, c)) for c in commands)[:160])
     return ok
+
+
+# ------------------------------------------------------------------------------------------------ shards
+
+def _crc16_table():
+    table = []
+    for i in range(256):
+        crc = i << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xFFFF
+        table.append(crc)
+    return table
+
+
+_CRC16 = _crc16_table()
+
+
+def key_slot(key):
+    """Redis Cluster's hash slot: CRC16 (XMODEM) of the key, or of its non-empty {hash tag}, modulo 16384."""
+    if isinstance(key, str):
+        key = key.encode()
+    start = key.find(b"{")
+    if start >= 0:
+        end = key.find(b"}", start + 1)
+        if end > start + 1:
+            key = key[start + 1:end]
+    crc = 0
+    for b in key:
+        crc = ((crc << 8) ^ _CRC16[((crc >> 8) ^ b) & 0xFF]) & 0xFFFF
+    return crc & 16383
+
+
+def shard_of(key, shards):
+    """The shard of percore-kv that owns `key` (contiguous ranges of slots, as apps/kv/slot.hh)."""
+    return key_slot(key) * shards // 16384
+
+
+def keys_by_shard(prefix, shards, per_shard=1):
+    """`per_shard` key names starting with `prefix` for each shard: a list (by shard) of lists."""
+    found = [[] for _ in range(shards)]
+    i = 0
+    while any(len(f) < per_shard for f in found):
+        k = f"{prefix}{i}"
+        s = shard_of(k, shards)
+        if len(found[s]) < per_shard:
+            found[s].append(k)
+        i += 1
+    return found
+
+
+def wait_for(condition, what, timeout=20.0, interval=0.02):
+    """Polls `condition()` until it is true (bounded); checks it held. \return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = condition()
+        if v or time.monotonic() >= deadline:
+            check(bool(v), what, f"not true after {timeout} s")
+            return v
+        time.sleep(interval)
+
+
+def info_field(conn, name, section="all"):
+    """One field of INFO (as text), from a Conn or Server."""
+    raw = conn.call("INFO", section)
+    body = raw.split(b"\r\n", 1)[1]
+    for line in body.decode().splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1]
+    return None
