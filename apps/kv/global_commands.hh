@@ -1,6 +1,6 @@
 /// \file
-/// \brief Commands that cover every shard: DBSIZE FLUSHDB FLUSHALL KEYS SCAN RANDOMKEY INFO CONFIG, and CLIENT LIST
-/// and CLIENT KILL (which look at every shard's clients).
+/// \brief Commands that cover every shard: DBSIZE FLUSHDB FLUSHALL KEYS SCAN RANDOMKEY, INFO (info.hh) and CONFIG
+/// (config_command.hh).
 #pragma once
 
 #include "apps/kv/command.hh"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "apps/kv/command_meta.hh"
 #include "apps/kv/commands/util.hh"
 #include "apps/kv/cross_shard.hh"
 #include "apps/kv/global_commands.hh"
@@ -85,6 +86,15 @@ void session::kill() noexcept {
     _conn.close();
 }
 
+void session::apply_settings() {
+    if (_killed) {
+        return; // its connection is closed (and its streams gone): it is about to leave
+    }
+    const settings& cfg = local_shard().config();
+    _parser.set_limits(cfg.limits);
+    _conn.set_read_timeout(std::chrono::seconds(cfg.timeout_s)); // zero: no timeout
+}
+
 task<> session::run() {
     shard_state& sh = local_shard();
     ++sh.counters.connections_received;
@@ -127,8 +137,11 @@ task<> session::serve() {
             break;
         }
         local_shard().counters.net_input_bytes += b.size();
+        ++local_shard().counters.reads_processed;
         _parser.feed(std::move(b));
+        const std::uint64_t sent = local_shard().counters.net_output_bytes;
         co_await process_window();
+        local_shard().counters.writes_processed += local_shard().counters.net_output_bytes != sent ? 1 : 0;
         if (_closing || _killed) {
             break;
         }
@@ -140,6 +153,8 @@ task<> session::serve() {
 
 task<> session::process_window() {
     _last_ms = now_ms();
+    _in_window = true;
+    auto idle_again = defer([this] { _in_window = false; });
     for (;;) {
         const resp::parse_status st = _parser.next(_argv);
         if (st == resp::parse_status::need_more) {
@@ -241,12 +256,18 @@ const command_spec* session::dispatch(argv_t argv) {
         _multi_failed = _multi_failed || _in_multi;
         return nullptr;
     }
+    const subcommand_spec* sub = nullptr;
+    if (std::string e = check_subcommand(*spec, argv, sub); !e.empty()) {
+        add_literal(encoded_error(e));
+        _multi_failed = _multi_failed || _in_multi;
+        return nullptr;
+    }
     if (!_authenticated && (spec->flags & cmd_noauth) == 0) {
         add_literal(encoded_error("NOAUTH Authentication required."));
         _multi_failed = _multi_failed || _in_multi;
         return nullptr;
     }
-    _last_command = spec->name;
+    _last_command = sub != nullptr ? sub->name : spec->name; // CLIENT LIST shows "client|list"
     if (_in_multi && (spec->flags & cmd_nomulti) == 0) {
         queue_in_multi(*spec, argv);
         return nullptr;
@@ -373,6 +394,13 @@ task<> session::run_batches_in_rounds() {
 }
 
 task<> session::run_barrier(const command_spec& spec, argv_t argv) {
+    // Keyed commands count where they run (shard_state::execute_one); these run here, once.
+    ++local_shard().counters.commands;
+    _argv_bytes = 0;
+    for (std::string_view a : argv) {
+        _argv_bytes += a.size();
+    }
+    auto done = defer([this] { _argv_bytes = 0; });
     switch (spec.kind) {
     case cmd_kind::session:
         co_await run_session_command(spec, argv);

@@ -67,6 +67,12 @@ public:
     [[nodiscard]] std::string local() const { return _local; }
     /// Closes the connection (CLIENT KILL); run() returns.
     void kill() noexcept;
+    /// Replies to what was asked, then closes (CLIENT KILL of the connection itself).
+    void close_after_reply() noexcept { _closing = true; }
+    /// Takes the shard's settings after CONFIG SET: request limits, idle timeout.
+    void apply_settings();
+    /// How long the client has sent nothing, at `now` (ms since the epoch); 0 while its commands run.
+    [[nodiscard]] std::int64_t idle_ms(std::int64_t now) const noexcept { return _in_window ? 0 : now - _last_ms; }
 
     [[nodiscard]] int protocol() const noexcept { return _protocol; }
     [[nodiscard]] shard_state& local_shard() noexcept { return _shards.local(); }
@@ -104,7 +110,7 @@ private:
     // session commands
     void hello(argv_t argv);
     void auth(argv_t argv);
-    void client_command(argv_t argv);
+    task<> client_command(argv_t argv);
     void reset();
     task<> unwatch_all();
 
@@ -124,6 +130,9 @@ private:
     bool _authenticated = true;
     bool _closing = false; // reply what was asked, then close (QUIT, protocol error)
     bool _killed = false;
+    bool _in_window = false;     // commands of the last read are running (never idle then)
+    bool _no_evict = false;      // CLIENT NO-EVICT (shown in CLIENT LIST; clients are never evicted)
+    std::size_t _argv_bytes = 0; // arguments of the command running alone (CLIENT LIST argv-mem)
 
     // the window
     std::vector<std::string_view> _argv; // the command being parsed

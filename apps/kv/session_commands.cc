@@ -31,21 +31,6 @@ constexpr std::string_view server_version = "7.0.15";
 
 } // namespace
 
-std::string session::describe() const {
-    const std::int64_t now = now_ms();
-    std::string s =
-        "id=" + std::to_string(_id) + " addr=" + _peer + " laddr=" + _local +
-        " fd=" + std::to_string(_conn ? const_cast<net::connection&>(_conn).fd() : -1) + " name=" + _name +
-        " age=" + std::to_string((now - _created_ms) / 1000) + " idle=" + std::to_string((now - _last_ms) / 1000) +
-        " flags=" + (_in_multi ? "x" : "N") +
-        " db=0 sub=0 psub=0 ssub=0 multi=" + (_in_multi ? std::to_string(_queued.size()) : std::string("-1")) +
-        " qbuf=" + std::to_string(_parser.buffered()) + " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0" +
-        " obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=" + (_last_command.empty() ? "NULL" : _last_command) +
-        " user=default redir=-1 resp=" + std::to_string(_protocol) + " lib-name=" + _lib_name + " lib-ver=" + _lib_ver +
-        "\n";
-    return s;
-}
-
 void session::hello(argv_t argv) {
     resp::reply_writer out(_out, _protocol);
     int version = _protocol;
@@ -150,94 +135,6 @@ void session::reset() {
     resp::reply_writer(_out, _protocol).simple("RESET");
 }
 
-void session::client_command(argv_t argv) {
-    resp::reply_writer out(_out, _protocol);
-    const std::string_view sub = argv[1];
-    auto arity = [&](std::string_view name) { out.error(arity_error("client|" + std::string(name))); };
-    if (iequals(sub, "id")) {
-        if (argv.size() != 2) {
-            return arity("id");
-        }
-        out.integer(static_cast<std::int64_t>(_id));
-    } else if (iequals(sub, "setname")) {
-        if (argv.size() != 3) {
-            return arity("setname");
-        }
-        if (!valid_client_name(argv[2])) {
-            out.error("ERR Client names cannot contain spaces, newlines or special characters.");
-            return;
-        }
-        _name = argv[2];
-        out.ok();
-    } else if (iequals(sub, "getname")) {
-        if (argv.size() != 2) {
-            return arity("getname");
-        }
-        if (_name.empty()) {
-            out.null();
-        } else {
-            out.bulk(_name);
-        }
-    } else if (iequals(sub, "setinfo")) {
-        if (argv.size() != 4) {
-            return arity("setinfo");
-        }
-        std::string* field = iequals(argv[2], "lib-name")  ? &_lib_name
-                             : iequals(argv[2], "lib-ver") ? &_lib_ver
-                                                           : nullptr;
-        if (field == nullptr) {
-            out.error("ERR Unrecognized option '" + std::string(argv[2]) + "'");
-            return;
-        }
-        if (!valid_client_name(argv[3])) {
-            out.error("ERR " + std::string(argv[2]) + " cannot contain spaces, newlines or special characters.");
-            return;
-        }
-        *field = argv[3];
-        out.ok();
-    } else if (iequals(sub, "help")) {
-        static constexpr std::string_view lines[] = {
-            "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "GETNAME",
-            "    Return the name of the current connection.",
-            "ID",
-            "    Return the ID of the current connection.",
-            "KILL <ip:port>",
-            "    Kill connection made from <ip:port>.",
-            "KILL <option> <value> [<option> <value> [...]]",
-            "    Kill connections. Options are:",
-            "    * ADDR (<ip:port>|<unixsocket>:0)",
-            "      Kill connections made from the specified address",
-            "    * LADDR (<ip:port>|<unixsocket>:0)",
-            "      Kill connections made to specified local address",
-            "    * ID <client-id>",
-            "      Kill connections by client id.",
-            "    * SKIPME (YES|NO)",
-            "      Skip killing current connection (default: yes).",
-            "LIST [options ...]",
-            "    Return information about client connections. Options:",
-            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-            "      Return clients of specified type.",
-            "    * ID <client-id> [<client-id> ...]",
-            "      Return clients of specified IDs only.",
-            "SETNAME <name>",
-            "    Assign the name <name> to the current connection.",
-            "SETINFO <option> <value>",
-            "    Set client meta attr. Options are:",
-            "    * LIB-NAME: the client lib name.",
-            "    * LIB-VER: the client lib version.",
-            "HELP",
-            "    Print this help.",
-        };
-        out.array(std::size(lines));
-        for (std::string_view l : lines) {
-            out.simple(l);
-        }
-    } else {
-        out.error("ERR unknown subcommand '" + std::string(sub) + "'. Try CLIENT HELP.");
-    }
-}
-
 task<> session::run_session_command(const command_spec& spec, argv_t argv) {
     resp::reply_writer out(_out, _protocol);
     const std::string_view name = spec.name;
@@ -261,11 +158,7 @@ task<> session::run_session_command(const command_spec& spec, argv_t argv) {
         co_await unwatch_all();
         reset();
     } else if (name == "client") {
-        if (iequals(argv[1], "list") || iequals(argv[1], "kill")) {
-            co_await run_global(*this, spec, argv, out, nullptr);
-        } else {
-            client_command(argv);
-        }
+        co_await client_command(argv);
     } else if (name == "time") {
         const auto us =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "apps/kv/session.hh"
 #include "shard/shard_id.hh"
 
 namespace percore::kv {
@@ -30,8 +31,37 @@ void shard_state::start() {
         db.set_now(now_ms());
         // A bounded slice per tick (a quarter of the tick at most, as Redis's slow cycle).
         db.active_expire_cycle(static_cast<std::int64_t>(250'000 / std::max(1U, _settings.hz)));
+        close_idle_clients();
     });
     _expiry_timer.arm_periodic(std::chrono::milliseconds(1000 / std::max(1U, _settings.hz)));
+}
+
+void shard_state::close_idle_clients() {
+    // As Redis's client cron: also reaches connections that were already waiting when `timeout` was lowered
+    // (a read's own timeout is fixed when the read starts).
+    if (_settings.timeout_s == 0) {
+        return;
+    }
+    const std::int64_t now = now_ms();
+    const auto limit = static_cast<std::int64_t>(_settings.timeout_s) * 1000;
+    std::vector<session*> idle;
+    for (session* s : _clients) {
+        if (s->idle_ms(now) > limit) {
+            idle.push_back(s);
+        }
+    }
+    for (session* s : idle) {
+        s->kill();
+    }
+}
+
+void shard_state::reconfigure(const settings& s) {
+    const bool rearm = s.hz != _settings.hz;
+    _settings = s;
+    if (rearm) {
+        _expiry_timer.cancel();
+        _expiry_timer.arm_periodic(std::chrono::milliseconds(1000 / std::max(1U, _settings.hz)));
+    }
 }
 
 task<> shard_state::stop() {

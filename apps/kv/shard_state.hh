@@ -49,6 +49,12 @@ struct shard_counters {
     std::uint64_t evicted_keys = 0;
     std::uint64_t net_input_bytes = 0;
     std::uint64_t net_output_bytes = 0;
+    std::uint64_t reads_processed = 0;  ///< receives from clients
+    std::uint64_t writes_processed = 0; ///< writes to clients
+    // The keyspace's own counters when CONFIG RESETSTAT last ran (INFO reports what came since).
+    std::uint64_t hits_at_reset = 0;
+    std::uint64_t misses_at_reset = 0;
+    std::uint64_t expired_at_reset = 0;
 };
 
 class shard_state {
@@ -82,9 +88,14 @@ public:
 
     /// Starts the active expiry timer. \shard_local
     void start();
+    /// Takes new settings (CONFIG SET): the expiry timer follows `hz`. Sessions pick up theirs themselves.
+    void reconfigure(const settings& s);
     task<> stop();
 
 private:
+    /// Closes connections idle past `timeout` (the expiry timer calls it).
+    void close_idle_clients();
+
     settings _settings;
     std::vector<session*> _clients;
     timer _expiry_timer;

@@ -75,6 +75,8 @@ public:
 
     /// Before authentication Redis accepts only short requests (10 arguments of 16 KiB).
     void set_authenticated(bool yes) noexcept { _authenticated = yes; }
+    /// New limits (CONFIG SET), from the next request on.
+    void set_limits(parse_limits limits) noexcept { _limits = limits; }
 
     [[nodiscard]] bool failed() const noexcept { return !_error.empty(); }
     /// The error reply's text without the leading '-' (e.g. "ERR Protocol error: invalid bulk length").
