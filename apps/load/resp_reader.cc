@@ -7,6 +7,9 @@ namespace percore::load::resp {
 
 bool resp_reader::try_line(std::string_view& line) {
     const std::string_view v = _buf.view();
+    if (v.empty()) {
+        return false; // (memchr of an empty buffer's null data is undefined)
+    }
     const void* nl = std::memchr(v.data(), '\n', v.size());
     if (nl == nullptr) {
         return false;

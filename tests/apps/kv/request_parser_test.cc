@@ -20,11 +20,24 @@ using kv::resp::request_parser;
 // Allocation accounting for this executable: large allocations are counted (a value copied twice allocates
 // twice), and freed memory is scribbled over, so that a view into a freed buffer reads garbage in every build,
 // not only under ASan.
+// ThreadSanitizer's runtime defines the global operator new itself: there, allocations are not counted.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PERCORE_NO_NEW_OVERRIDE 1
+#endif
+#endif
+
 namespace {
-constexpr std::size_t large_alloc = 1 << 20;
+[[maybe_unused]] constexpr std::size_t large_alloc = 1 << 20;
 std::size_t large_allocs = 0;
+#ifdef PERCORE_NO_NEW_OVERRIDE
+constexpr bool counting_allocations = false;
+#else
+constexpr bool counting_allocations = true;
+#endif
 } // namespace
 
+#ifndef PERCORE_NO_NEW_OVERRIDE
 void* operator new(std::size_t n) {
     if (n >= large_alloc) {
         ++large_allocs;
@@ -43,6 +56,7 @@ void operator delete(void* p) noexcept {
 void operator delete(void* p, std::size_t) noexcept {
     operator delete(p);
 }
+#endif
 
 namespace {
 
@@ -458,7 +472,9 @@ TEST_SUITE("apps/kv/request_parser") {
                 p.release_consumed();
             }
             CHECK(commands == expected_commands);
-            CHECK(large_allocs - before == 1);
+            if (counting_allocations) {
+                CHECK(large_allocs - before == 1);
+            }
             CHECK(p.buffered() == 0);
         };
         auto pieces = [](const std::string& s, std::size_t first, std::size_t n) {
@@ -496,7 +512,9 @@ TEST_SUITE("apps/kv/request_parser") {
         const std::vector<std::string> chunks = cut(s, at);
         const std::size_t before = large_allocs;
         const outcome o = run(chunks);
-        CHECK(large_allocs - before <= 3); // 2.5 MB gathered: room doubles from 1 MiB up
+        if (counting_allocations) {
+            CHECK(large_allocs - before <= 3); // 2.5 MB gathered: room doubles from 1 MiB up
+        }
         REQUIRE(o.commands.size() == 1);
         CHECK(o.commands[0] == mset);
     }
