@@ -86,6 +86,10 @@ public:
     [[nodiscard]] const std::vector<session*>& clients() const noexcept { return _clients; }
     [[nodiscard]] std::size_t client_share() const noexcept;
 
+    /// Frees what FLUSHALL/FLUSHDB left (keyspace::clear()) in a fiber of its own, a slice per scheduler pass,
+    /// unless one is at it already.
+    void free_flushed_in_background();
+
     /// Starts the active expiry timer. \shard_local
     void start();
     /// Takes new settings (CONFIG SET): the expiry timer follows `hz`. Sessions pick up theirs themselves.
@@ -96,9 +100,13 @@ private:
     /// Closes connections idle past `timeout` (the expiry timer calls it).
     void close_idle_clients();
 
+    task<> free_flushed();
+
     settings _settings;
     std::vector<session*> _clients;
     timer _expiry_timer;
+    gate _background;
+    bool _freeing = false;
 };
 
 /// Wall-clock time in ms since the epoch.
