@@ -9,6 +9,7 @@
 #include "runtime/abort_shield.hh"
 #include "runtime/when_all.hh"
 #include "shard/shard_id.hh"
+#include "shard/submit_to.hh"
 
 namespace percore::kv {
 
@@ -45,6 +46,15 @@ task<> shard_lock_set::release() {
     }
     _held.clear();
     co_await when_all(std::move(releases));
+}
+
+shard_lock_set::~shard_lock_set() {
+    for (unsigned s : _held) {
+        post_to(s, [&shards = _shards, ex = _exclusive] {
+            shard_state& st = shards.local();
+            ex ? st.lock.unlock() : st.lock.unlock_shared();
+        });
+    }
 }
 
 bool shard_lock_set::holds(unsigned shard) const noexcept {

@@ -143,11 +143,20 @@ void shard_state::execute(batch& b) {
     }
 }
 
+void shard_state::execute_locked(batch& b) {
+    // A command that throws (bad_alloc) must not leave the shard locked for everybody else.
+    struct unlock_at_exit {
+        shared_mutex& m;
+        bool exclusive;
+        ~unlock_at_exit() { exclusive ? m.unlock() : m.unlock_shared(); }
+    } unlock{lock, b.writes};
+    execute(b);
+}
+
 task<> shard_state::run(batch& b) {
     // Uncontended (no multi-shard operation holds the lock or waits for it): run at once.
     if (b.writes ? lock.try_lock() : lock.try_lock_shared()) {
-        execute(b);
-        b.writes ? lock.unlock() : lock.unlock_shared();
+        execute_locked(b);
         co_return;
     }
     if (b.writes) {
@@ -155,8 +164,7 @@ task<> shard_state::run(batch& b) {
     } else {
         co_await lock.lock_shared();
     }
-    execute(b);
-    b.writes ? lock.unlock() : lock.unlock_shared();
+    execute_locked(b);
 }
 
 } // namespace percore::kv

@@ -73,6 +73,8 @@ public:
     task<> run(batch& b);
     /// Runs them now. \pre the caller holds `lock` (or knows nobody does)
     void execute(batch& b);
+    /// execute() holding `lock` (taken by the caller), which it releases, also when a command throws.
+    void execute_locked(batch& b);
     /// Runs one command into `out`: the maxmemory check, then the command.
     void execute_one(const command_spec& spec, argv_t argv, resp::reply_writer& out);
 
