@@ -126,6 +126,7 @@ task<> mget(sharded<shard_state>& shards, split_keys& sk, std::size_t nkeys, res
                 values.emplace_back();
             }
         }
+        st.db.settle(); // as after a command: the values handed out are re-measured, their records dropped
         return values;
     });
     std::vector<const std::optional<std::string>*> ordered(nkeys);
@@ -150,6 +151,7 @@ task<std::int64_t> count_keys(sharded<shard_state>& shards, split_keys& sk, bool
         for (const std::string& k : keys) {
             n += (erase ? st.db.erase(k) : st.db.find(k) != nullptr) ? 1 : 0;
         }
+        st.db.settle();
         return n;
     });
     std::int64_t total = 0;
@@ -174,6 +176,7 @@ task<> set_all(sharded<shard_state>& shards, split_keys& sk, argv_t argv, const 
             for (std::size_t j = 0; j < keys->size(); ++j) {
                 st.db.set((*keys)[j], object(std::move((*vals)[j])));
             }
+            st.db.settle();
         }));
     }
     co_await when_all(std::move(parts));
@@ -198,6 +201,7 @@ task<> gather_run_scatter(sharded<shard_state>& shards, const command_spec& spec
             }
             values.push_back(std::move(c));
         }
+        st.db.settle();
         return values;
     });
     keyspace scratch;
@@ -253,6 +257,7 @@ task<> gather_run_scatter(sharded<shard_state>& shards, const command_spec& spec
                     st.db.erase(key);
                 }
             }
+            st.db.settle();
         }));
     }
     co_await when_all(std::move(parts));

@@ -47,6 +47,14 @@ object* keyspace::hand_out(key_node* n) {
     if (!n->has(key_node::touched)) {
         n->set(key_node::touched, true);
         _touched.emplace_back(n, n->value.memory());
+        if (_touched.size() > touched_scan_max) {
+            if (_touched_index.empty()) {
+                for (std::size_t i = 0; i + 1 < _touched.size(); ++i) {
+                    _touched_index.emplace(_touched[i].first, i);
+                }
+            }
+            _touched_index.emplace(n, _touched.size() - 1);
+        }
     }
     return &n->value;
 }
@@ -67,6 +75,7 @@ void keyspace::settle_touched() noexcept {
         }
     }
     _touched.clear();
+    _touched_index.clear();
 }
 
 object* keyspace::find(std::string_view key) {
@@ -87,11 +96,18 @@ key_node* keyspace::insert(std::string_view key, std::uint64_t h, object value) 
 }
 
 std::pair<key_node*, std::size_t>* keyspace::touched_record(const key_node* n) noexcept {
-    if (n->has(key_node::touched)) {
-        for (auto& t : _touched) {
-            if (t.first == n) {
-                return &t;
-            }
+    if (!n->has(key_node::touched)) {
+        return nullptr;
+    }
+    if (!_touched_index.empty()) {
+        ++_touched_steps;
+        const auto it = _touched_index.find(n);
+        return it == _touched_index.end() ? nullptr : &_touched[it->second];
+    }
+    for (auto& t : _touched) {
+        ++_touched_steps;
+        if (t.first == n) {
+            return &t;
         }
     }
     return nullptr;
@@ -127,6 +143,7 @@ void keyspace::delete_node(key_node* n, std::uint64_t h) {
     if (auto* rec = touched_record(n)) {
         accounted = rec->second;
         rec->first = nullptr;
+        _touched_index.erase(n); // its address may come back as a new node
     }
     if (n->has(key_node::has_expiry)) {
         _expires.remove(n);
@@ -236,6 +253,7 @@ void keyspace::clear() {
     }
     _changes += _table.size();
     _touched.clear();
+    _touched_index.clear();
     _last_inline = nullptr;
     auto gone = std::make_unique<flushed>();
     gone->keys.swap_contents(_table);

@@ -119,6 +119,8 @@ public:
             settle_touched();
         }
     }
+    /// Records touched_record() has looked at so far (tests: finding one costs O(1) however many there are).
+    [[nodiscard]] std::uint64_t touched_steps() const noexcept { return _touched_steps; }
     /// Kept for callers written before settle(): values are re-measured after each command anyway.
     void resized(std::string_view, std::size_t, std::size_t) noexcept {}
 
@@ -184,6 +186,12 @@ private:
     std::vector<std::unique_ptr<flushed>> _flushed;
     std::uint64_t _lazyfreed = 0;
     std::vector<std::pair<key_node*, std::size_t>> _touched; ///< handed-out values and their size then
+    /// Index of `_touched` by node, kept once it is longer than a short scan (a command that hands out many
+    /// values and then replaces or deletes them: MSET of a key twice, MGET then DEL...), so that finding a record
+    /// stays O(1) instead of a scan per key.
+    std::unordered_map<const key_node*, std::size_t> _touched_index;
+    static constexpr std::size_t touched_scan_max = 16;
+    std::uint64_t _touched_steps = 0; ///< records looked at by touched_record() (tests: it stays linear)
     /// The inline string handed out last (memory 0 then). Strings grow in place only through the value a command
     /// looked up last (APPEND, SETRANGE, INCR*), so one slot, not a list, keeps GET and SET free of bookkeeping.
     key_node* _last_inline = nullptr;
