@@ -256,6 +256,7 @@ void keyspace::clear() {
     _touched_index.clear();
     _last_inline = nullptr;
     auto gone = std::make_unique<flushed>();
+    _flushed_memory = memory(); // the live keys' share joins what earlier flushes left
     gone->keys.swap_contents(_table);
     gone->expires.swap(_expires);
     _flushed.push_back(std::move(gone));
@@ -274,14 +275,23 @@ bool keyspace::free_flushed(std::size_t budget) {
     while (!_flushed.empty()) {
         flushed& f = *_flushed.front();
         const std::size_t before = f.keys.size();
+        const std::size_t tables_before = f.keys.bytes() + f.expires.bytes();
+        std::size_t freed = 0;
         // Expiry entries first: they point at the key nodes.
-        const bool done =
-            f.expires.free_some(budget) && f.keys.dispose_some(budget, [](key_node* n) { key_node::destroy(n); });
+        const bool done = f.expires.free_some(budget) && f.keys.dispose_some(budget, [&freed](key_node* n) {
+            freed += n->allocation() + n->value.memory();
+            key_node::destroy(n);
+        });
+        freed += tables_before - (f.keys.bytes() + f.expires.bytes());
+        _flushed_memory -= std::min(freed, _flushed_memory);
         _lazyfreed += before - f.keys.size();
         if (!done) {
             return false;
         }
         _flushed.erase(_flushed.begin());
+        if (_flushed.empty()) {
+            _flushed_memory = 0; // what is left of the estimate (expiry entries are not counted one by one) is gone
+        }
         if (budget != SIZE_MAX) {
             return _flushed.empty();
         }

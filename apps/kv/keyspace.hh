@@ -108,7 +108,11 @@ public:
 
     /// Bytes held by keys and values (maxmemory, INFO memory): allocations of nodes, strings, expiry entries and
     /// buckets rounded to the allocator's size classes; aggregates estimated by object::memory().
-    [[nodiscard]] std::size_t memory() const noexcept { return _memory + _table.bytes() + _expires.bytes(); }
+    /// Keys a FLUSHALL left to free count until they are freed (as Redis counts lazy-free memory), so maxmemory
+    /// cannot admit a second keyspace while the first is still allocated.
+    [[nodiscard]] std::size_t memory() const noexcept {
+        return _memory + _table.bytes() + _expires.bytes() + _flushed_memory;
+    }
     /// Re-measures the values handed out since the last call (a command may have grown or shrunk them in place).
     /// The shard calls it after each command.
     void settle() noexcept {
@@ -185,6 +189,7 @@ private:
     };
     std::vector<std::unique_ptr<flushed>> _flushed;
     std::uint64_t _lazyfreed = 0;
+    std::size_t _flushed_memory = 0; ///< what memory() counted for them, less what was freed since
     std::vector<std::pair<key_node*, std::size_t>> _touched; ///< handed-out values and their size then
     /// Index of `_touched` by node, kept once it is longer than a short scan (a command that hands out many
     /// values and then replaces or deletes them: MSET of a key twice, MGET then DEL...), so that finding a record
