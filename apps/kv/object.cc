@@ -165,21 +165,72 @@ bool object::empty_aggregate() const noexcept {
     return false;
 }
 
+namespace {
+
+/// A std::string's heap block (its 32 bytes are in the container's node size): 0 while it fits inside.
+std::size_t string_block(const std::string& s) noexcept {
+    return s.capacity() > 15 ? (s.capacity() + 1 + 15) & ~std::size_t{15} : 0;
+}
+
+constexpr std::size_t samples = 8;
+
+/// Mean string_block of up to `samples` elements spread over positions 0..n-1, `at(i)` giving element i's.
+template <typename At>
+std::size_t mean_block(std::size_t n, At&& at) noexcept {
+    if (n == 0) {
+        return 0;
+    }
+    const std::size_t k = std::min(n, samples);
+    std::size_t sum = 0;
+    for (std::size_t i = 0; i < k; ++i) {
+        sum += at(i * n / k);
+    }
+    return sum / k;
+}
+
+/// The same over the first `samples` elements of an unordered container.
+template <typename Map, typename Bytes>
+std::size_t mean_block_first(const Map& m, Bytes&& bytes) noexcept {
+    std::size_t sum = 0;
+    std::size_t k = 0;
+    for (auto it = m.begin(); it != m.end() && k < samples; ++it, ++k) {
+        sum += bytes(*it);
+    }
+    return k == 0 ? 0 : sum / k;
+}
+
+} // namespace
+
 std::size_t object::memory() const noexcept {
-    // Aggregates: element counts times a typical node size (their containers are the aggregate family's).
+    // Aggregates: element count times a node size, plus the mean heap block of a few sampled elements (as Redis's
+    // MEMORY USAGE samples): O(1) whatever the size, and large members count (maxmemory sees them).
     switch (get_kind()) {
     case kind::small:
         return 0;
     case kind::heap:
         return (sizeof(heap_string) + heap()->capacity + 15) & ~std::size_t{15};
-    case kind::list:
-        return 80 + list().size() * 40;
-    case kind::set:
-        return 96 + set().size() * 96;
-    case kind::hash:
-        return 64 + hash().size() * 96;
-    case kind::zset:
-        return 128 + zset().size() * 128;
+    case kind::list: {
+        const list_value& l = list();
+        return 80 + l.size() * (40 + mean_block(l.size(), [&](std::size_t i) { return string_block(l[i]); }));
+    }
+    case kind::set: {
+        const set_value& v = set();
+        // Each member is held twice: in the vector and as the index's key.
+        return 96 + v.size() * (96 + 2 * mean_block(v.size(), [&](std::size_t i) { return string_block(v.at(i)); }));
+    }
+    case kind::hash: {
+        const hash_value& h = hash();
+        return 64 + h.size() * (96 + mean_block_first(h, [](const auto& kv) {
+                                    return string_block(kv.first) + string_block(kv.second);
+                                }));
+    }
+    case kind::zset: {
+        const zset_value& z = zset();
+        // Members are in the tree and in the score index.
+        return 128 + z.size() * (128 + 2 * mean_block(z.size(), [&](std::size_t i) {
+                                           return string_block(z.at_rank(i)->member);
+                                       }));
+    }
     }
     return 0;
 }

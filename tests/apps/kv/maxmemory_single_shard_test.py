@@ -84,6 +84,32 @@ def allkeys_lru():
         s.stop()
 
 
+def large_members():
+    """Lists, sets, hashes and sorted sets count their members' bytes: 1 MiB members hit a 4 MiB limit after a few
+    (they counted a fixed size per member before: 101 RPUSH of 1 MiB passed a 10 MiB limit)."""
+    s = start_kv(KV, 1, "--maxmemory", str(LIMIT), "--maxmemory-policy", "noeviction")
+    member = "m" * (1 << 20)
+    adds = {"list": lambda i: ["RPUSH", "l", f"{i}{member}"], "set": lambda i: ["SADD", "s", f"{i}{member}"],
+            "hash": lambda i: ["HSET", "h", f"f{i}", member], "zset": lambda i: ["ZADD", "z", str(i), f"{i}{member}"]}
+    try:
+        for kind, add in adds.items():
+            conn = s.connect()
+            accepted = 0
+            for i in range(40):
+                r = conn.call(*add(i))
+                if r == OOM:
+                    break
+                accepted += 1
+            conn.close()
+            used = info(s, "used_memory")
+            check(1 <= accepted <= 8, f"{kind}: 1 MiB members are refused past a 4 MiB limit ({accepted} accepted)")
+            check(LIMIT - (2 << 20) < used < LIMIT + (3 << 20), f"{kind}: used_memory counts their bytes ({used})")
+            s.call("FLUSHALL", "SYNC")
+    finally:
+        s.stop()
+
+
 noeviction()
 allkeys_lru()
+large_members()
 finish()
