@@ -17,6 +17,20 @@ namespace percore::kv {
 
 namespace {
 
+/// Compares in a time that depends only on the lengths, not on where they differ (as Redis's
+/// time_independent_strcmp), so the password cannot be guessed byte by byte from response times.
+bool same_password(std::string_view given, std::string_view pass) noexcept {
+    unsigned char diff = given.size() == pass.size() ? 0 : 1;
+    for (std::size_t i = 0; i < given.size(); ++i) {
+        diff |= static_cast<unsigned char>(given[i] ^ pass[i % std::max<std::size_t>(pass.size(), 1)]);
+    }
+    return diff == 0;
+}
+
+} // namespace
+
+namespace {
+
 /// Redis's client-name check: printable, no spaces.
 bool valid_client_name(std::string_view name) noexcept {
     for (char c : name) {
@@ -54,7 +68,7 @@ void session::hello(argv_t argv) {
         const bool more = i + 1 < argv.size();
         if (iequals(argv[i], "auth") && i + 2 < argv.size()) {
             const std::string& pass = local_shard().config().requirepass;
-            if (argv[i + 1] != "default" || (!pass.empty() && argv[i + 2] != pass) || (pass.empty() && false)) {
+            if (argv[i + 1] != "default" || (!pass.empty() && !same_password(argv[i + 2], pass))) {
                 out.error("WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
@@ -115,7 +129,7 @@ void session::auth(argv_t argv) {
                   "your configuration is correct?");
         return;
     }
-    if (user != "default" || (!pass.empty() && given != pass)) {
+    if (user != "default" || (!pass.empty() && !same_password(given, pass))) {
         out.error("WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
