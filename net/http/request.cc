@@ -8,9 +8,6 @@ namespace {
 constexpr std::string_view method_names[] = {"GET",   "HEAD",    "POST",  "PUT",     "DELETE",
                                              "PATCH", "OPTIONS", "TRACE", "CONNECT", ""};
 
-constexpr char lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
 } // namespace
 
 method parse_method(std::string_view name) noexcept {
@@ -25,18 +22,6 @@ method parse_method(std::string_view name) noexcept {
 
 std::string_view method_name(method m) noexcept {
     return method_names[static_cast<std::size_t>(m)];
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
 }
 
 std::string_view request::header(std::string_view name) const noexcept {

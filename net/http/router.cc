@@ -53,10 +53,27 @@ router& router::add(std::string_view method_text, std::string_view pattern, hand
     _routes.push_back(std::move(r));
     if (literal) {
         _literal[std::string(pattern)].push_back(_routes.size() - 1);
+        _literal_few.clear();
+        if (_literal.size() <= few) {
+            _literal_few.assign(_literal.begin(), _literal.end());
+        }
     } else {
         _patterns.push_back(_routes.size() - 1);
     }
     return *this;
+}
+
+const std::vector<std::size_t>* router::literal_routes(std::string_view path) const noexcept {
+    if (_literal.size() <= few) {
+        for (const auto& [p, routes] : _literal_few) {
+            if (p == path) {
+                return &routes;
+            }
+        }
+        return nullptr;
+    }
+    auto it = _literal.find(path);
+    return it == _literal.end() ? nullptr : &it->second;
 }
 
 bool router::match(const route& r, std::string_view path, request* req) {
@@ -112,9 +129,9 @@ bool router::method_matches(const route& r, const request& req, bool head_as_get
 
 const handler* router::find(request& req, int& status, std::string& allow) const {
     req.clear_params();
-    if (auto it = _literal.find(req.path()); it != _literal.end()) {
+    if (const std::vector<std::size_t>* literal = literal_routes(req.path())) {
         for (bool head_as_get : {false, true}) {
-            for (std::size_t i : it->second) {
+            for (std::size_t i : *literal) {
                 if (method_matches(_routes[i], req, head_as_get)) {
                     return &_routes[i].h;
                 }
@@ -142,8 +159,8 @@ const handler* router::find(request& req, int& status, std::string& allow) const
             }
         }
     };
-    if (auto it = _literal.find(req.path()); it != _literal.end()) {
-        for (std::size_t i : it->second) {
+    if (const std::vector<std::size_t>* literal = literal_routes(req.path())) {
+        for (std::size_t i : *literal) {
             note(_routes[i]);
         }
     }

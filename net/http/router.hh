@@ -63,8 +63,14 @@ private:
     static bool method_matches(const route& r, const request& req, bool head_as_get) noexcept;
 
     std::vector<route> _routes;
+    /// The routes (indices into _routes) of a literal path; nullptr when none.
+    [[nodiscard]] const std::vector<std::size_t>* literal_routes(std::string_view path) const noexcept;
+
     /// literal path -> its routes (indices into _routes)
     std::unordered_map<std::string, std::vector<std::size_t>, string_hash, std::equal_to<>> _literal;
+    /// The same while there are few: comparing a handful of short strings beats hashing the path.
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> _literal_few;
+    static constexpr std::size_t few = 8;
     std::vector<std::size_t> _patterns;
 };
 

@@ -82,6 +82,14 @@ TEST_SUITE("net/http_parser") {
         CHECK(!p.req.has_header("missing"));
     }
 
+    TEST_CASE("iequals folds the case of letters only") {
+        CHECK(iequals("Content-Length", "content-LENGTH"));
+        CHECK(!iequals("@", "`")); // 0x40 and 0x60 differ only in the bit that folds letters
+        CHECK(!iequals("[", "{"));
+        CHECK(!iequals("a", "ab"));
+        CHECK(iequals("", ""));
+    }
+
     TEST_CASE("a head is incomplete until its empty line, whatever the split") {
         const std::string full = "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n";
         for (std::size_t n = 0; n < full.size(); ++n) {

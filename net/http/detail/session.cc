@@ -13,13 +13,6 @@ namespace percore::net::http::detail {
 
 namespace {
 
-void append_number(std::string& s, std::uint64_t n) {
-    char digits[24];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-    (void)ec;
-    s.append(digits, end);
-}
-
 /// Time left until `deadline`, at least 1 ns (zero means "no timeout" to a stream).
 duration remaining(time_point deadline) noexcept {
     const duration left = deadline - clock_type::now();
@@ -31,6 +24,13 @@ bool past(time_point deadline) noexcept {
 }
 
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+/// Whether a response with this status carries a body (RFC 9110 6.4.1: not 1xx, 204, 304).
+constexpr bool has_body(int status) noexcept {
+    return status >= 200 && status != 204 && status != 304;
+}
+
+/// Bodies up to this size are copied behind the head (one write); larger ones are written on their own.
+constexpr std::size_t copy_limit = 4096;
 
 } // namespace
 
@@ -192,7 +192,23 @@ task<> session::run() {
             }
         }
         bool keep = _req.keep_alive() && !resp.close() && !(_ctx != nullptr && _ctx->stopping);
-        keep = co_await send(resp, keep, _req.method() == method::head, _req.version_minor());
+        const bool head_only = _req.method() == method::head;
+        if (!resp.is_stream()) {
+            // The usual response, queued here rather than in send(): no coroutine frame per request.
+            body_writer::framing framing{};
+            keep = build_head(resp, keep, head_only, _req.version_minor(), framing);
+            co_await _c.output().write(_head.view());
+            _unflushed = true;
+            if (!head_only && has_body(resp.status())) {
+                if (!resp.shared_body().empty()) {
+                    co_await _c.output().write(std::move(resp.shared_body()));
+                } else if (resp.body().size() > copy_limit) {
+                    co_await _c.output().write(resp.body());
+                }
+            }
+        } else {
+            keep = co_await send(resp, keep, head_only, _req.version_minor());
+        }
 
         // ---- the request's bytes are released; what was read past its body comes next
         _win.consume(used);
@@ -280,79 +296,82 @@ task<bool> session::read_body(const framing& f, std::size_t head_size, std::size
     co_return true;
 }
 
-task<bool> session::send(response& resp, bool keep_alive, bool head_only, int version_minor) {
-    output_stream& out = _c.output();
+bool session::build_head(response& resp, bool keep_alive, bool head_only, int version_minor,
+                         body_writer::framing& framing) {
     const int status = resp.status();
-    const bool bodyless = status == 204 || status == 304 || (status >= 100 && status < 200);
-    std::string& h = _head;
+    const bool bodyless = !has_body(status);
+    head_buffer& h = _head;
     h.clear();
-    h += "HTTP/1.1 ";
-    append_number(h, static_cast<std::uint64_t>(status));
-    h += ' ';
-    h += reason_phrase(status);
-    h += "\r\n";
+    h.append("HTTP/1.1 ");
+    h.append_number(static_cast<std::uint64_t>(status));
+    h.append(' ');
+    h.append(reason_phrase(status));
+    h.append("\r\n");
     if (!_o.server_name.empty()) {
-        h += "Server: ";
-        h += _o.server_name;
-        h += "\r\n";
+        h.append("Server: ");
+        h.append(_o.server_name);
+        h.append("\r\n");
     }
-    h += "Date: ";
-    h += http_date();
-    h += "\r\n";
+    h.append("Date: ");
+    h.append(http_date());
+    h.append("\r\n");
     if (!resp.content_type().empty()) {
-        h += "Content-Type: ";
-        h += resp.content_type();
-        h += "\r\n";
+        h.append("Content-Type: ");
+        h.append(resp.content_type());
+        h.append("\r\n");
     }
     for (const auto& [name, value] : resp.headers()) {
-        h += name;
-        h += ": ";
-        h += value;
-        h += "\r\n";
+        h.append(name);
+        h.append(": ");
+        h.append(value);
+        h.append("\r\n");
     }
-    body_writer::framing framing = body_writer::framing::length;
+    framing = body_writer::framing::length;
     if (resp.is_stream()) {
         if (resp.stream_length()) {
-            h += "Content-Length: ";
-            append_number(h, *resp.stream_length());
-            h += "\r\n";
+            h.append("Content-Length: ");
+            h.append_number(*resp.stream_length());
+            h.append("\r\n");
         } else if (version_minor >= 1) {
-            h += "Transfer-Encoding: chunked\r\n";
+            h.append("Transfer-Encoding: chunked\r\n");
             framing = body_writer::framing::chunked;
         } else {
             framing = body_writer::framing::until_close; // HTTP/1.0 has no chunks: the close ends the body
             keep_alive = keep_alive && head_only;
         }
     } else if (!bodyless) {
-        h += "Content-Length: ";
-        append_number(h, resp.body().size());
-        h += "\r\n";
+        h.append("Content-Length: ");
+        h.append_number(resp.body().size());
+        h.append("\r\n");
     }
     if (!keep_alive) {
-        h += "Connection: close\r\n";
+        h.append("Connection: close\r\n");
     } else if (version_minor == 0) {
-        h += "Connection: keep-alive\r\n";
+        h.append("Connection: keep-alive\r\n");
     }
-    h += "\r\n";
-    const bool with_body = !head_only && !bodyless;
+    h.append("\r\n");
+    if (!resp.is_stream() && !head_only && !bodyless && resp.shared_body().empty() &&
+        resp.body().size() <= copy_limit) {
+        h.append(resp.body()); // head and a small body: one copy into the send queue
+    }
+    return keep_alive;
+}
+
+task<bool> session::send(response& resp, bool keep_alive, bool head_only, int version_minor) {
+    output_stream& out = _c.output();
+    body_writer::framing framing{};
+    keep_alive = build_head(resp, keep_alive, head_only, version_minor, framing);
+    const bool with_body = !head_only && has_body(resp.status());
+    co_await out.write(_head.view());
+    _unflushed = true;
     if (!resp.is_stream()) {
-        constexpr std::size_t copy_limit = 4096; // larger bodies are not copied twice
-        if (with_body && resp.shared_body().empty() && resp.body().size() <= copy_limit) {
-            h += resp.body();
-            co_await out.write(std::string_view(h));
-        } else {
-            co_await out.write(std::string_view(h));
-            if (with_body && !resp.shared_body().empty()) {
-                co_await out.write(std::move(resp.shared_body()));
-            } else if (with_body) {
-                co_await out.write(resp.body());
-            }
+        if (with_body && !resp.shared_body().empty()) {
+            co_await out.write(std::move(resp.shared_body()));
+        } else if (with_body && resp.body().size() > copy_limit) {
+            co_await out.write(resp.body());
         }
-        _unflushed = true;
         co_return keep_alive;
     }
-    co_await out.write(std::string_view(h));
-    _unflushed = true;
     if (!with_body) {
         co_return keep_alive;
     }

@@ -17,6 +17,7 @@
 
 #include "net/buffer.hh"
 #include "net/connection.hh"
+#include "net/http/detail/head_buffer.hh"
 #include "net/http/detail/recv_window.hh"
 #include "net/http/request.hh"
 #include "net/http/request_parser.hh"
@@ -61,6 +62,8 @@ private:
     task<read_outcome> read_more(duration timeout, buffer& into);
     task<bool> read_body(const framing& f, std::size_t head_size, std::size_t& used);
     task<bool> send(response& resp, bool keep_alive, bool head_only, int version_minor);
+    /// Writes the status line and headers (and a small body) into _head. \return whether the connection stays
+    bool build_head(response& resp, bool keep_alive, bool head_only, int version_minor, body_writer::framing& framing);
     task<> reject(int status);
     task<> linger_close(bool drain_input);
     [[nodiscard]] bool flush_needed() const noexcept { return _unflushed; }
@@ -80,7 +83,7 @@ private:
     request _req;
     std::vector<header_field> _fields;
     std::string _body;
-    std::string _head; ///< response head scratch (reused: no allocation once it has grown)
+    head_buffer _head; ///< response head scratch (reused: no allocation once it has grown)
     std::string _allow;
 };
 
