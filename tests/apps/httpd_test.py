@@ -2,7 +2,7 @@
 """Runs percore-httpd on a free port and checks it with real clients: curl (files, HEAD, redirects, keep-alive,
 traversal and symlink escapes, 404/405), wrk (no socket error, no non-2xx), a slowloris client, SIGTERM.
 
-usage: httpd_test.py PATH_TO_percore-httpd
+usage: httpd_test.py PATH_TO_percore-httpd [PATH_TO_percore-load]   (with percore-load: its http mode too)
 """
 import os
 import re
@@ -16,6 +16,7 @@ import threading
 import time
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else "percore-httpd"
+LOAD = sys.argv[2] if len(sys.argv) > 2 else None
 ENGINE_FLAGS = ["--overprovision", "--stall-threshold-ms", "0", "--idle-poll-us", "0", "--reply-poll-us", "0"]
 failures = []
 
@@ -172,6 +173,23 @@ def test_wrk(srv):
             print(p.stdout)
 
 
+def test_load_http_mode(srv):
+    """percore-load http (scripts/bench http's open-loop client): closed and open loop, pipelined, no error."""
+    import json
+    for extra in ([], ["--rate", "500"], ["-P", "8"], ["--path", "/index.html"]):
+        p = subprocess.run([LOAD, "http", "--port", str(srv.port), "-c", "10", "--duration", "1", "--warmup", "0",
+                            "--shards", "1", "--json", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=60)
+        lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
+        o = json.loads(lines[-1]) if lines else {}
+        check(p.returncode == 0 and o.get("errors") == 0 and o.get("messages", 0) > 0,
+              f"percore-load http {' '.join(extra)}: {o.get('messages')} requests, {o.get('errors')} errors")
+    p = subprocess.run([LOAD, "http", "--port", str(srv.port), "-c", "1", "--duration", "1", "--warmup", "0",
+                        "--shards", "1", "--path", "/missing"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=60)
+    check(p.returncode != 0 and "not a 200" in p.stdout + p.stderr, "percore-load http reports a non-200 reply")
+
+
 def test_slowloris(srv):
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
     s.sendall(b"GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: ")
@@ -213,6 +231,8 @@ def main():
             test_files(srv, root, big)
             test_cache_refresh(srv, root)
             test_wrk(srv)
+            if LOAD:
+                test_load_http_mode(srv)
             test_slowloris(srv)
             test_sigterm_with_idle_connection(srv)
         p = subprocess.run([BINARY, "--port", "0", "--shards", "1", *ENGINE_FLAGS, "--root",
