@@ -24,6 +24,20 @@ public:
     }
     void append(char c) { append(std::string_view(&c, 1)); }
     void append_number(std::uint64_t n) {
+        if (n < 1000) {
+            // Status codes and small lengths: the usual case, without to_chars' generic loop.
+            char d[3];
+            std::size_t k = 0;
+            if (n >= 100) {
+                d[k++] = static_cast<char>('0' + n / 100);
+            }
+            if (n >= 10) {
+                d[k++] = static_cast<char>('0' + n / 10 % 10);
+            }
+            d[k++] = static_cast<char>('0' + n % 10);
+            append(std::string_view(d, k));
+            return;
+        }
         char digits[20];
         auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
         (void)ec; // 20 digits hold any uint64_t
