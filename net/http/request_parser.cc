@@ -33,20 +33,17 @@ constexpr std::array<bool, 256> value_table = [] {
     return t;
 }();
 
+// Request-target characters: visible ASCII and obs-text, but '#' (RFC 9112 3.2: no fragment).
+constexpr std::array<bool, 256> target_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        t[static_cast<std::size_t>(c)] = c > 0x20 && c != 0x7f && c != '#';
+    }
+    return t;
+}();
+
 constexpr bool is_tchar(unsigned char c) noexcept {
     return tchar_table[c];
-}
-
-bool is_token(std::string_view s) noexcept {
-    if (s.empty()) {
-        return false;
-    }
-    for (char c : s) {
-        if (!is_tchar(static_cast<unsigned char>(c))) {
-            return false;
-        }
-    }
-    return true;
 }
 
 bool is_field_value(std::string_view s) noexcept {
@@ -92,15 +89,10 @@ head_result error(int status) noexcept {
     return {parse_status::error, 0, status};
 }
 
-/// Splits the request target into path and query. \return false when it is no valid form of target.
+/// Splits the request target (non-empty, characters checked) into path and query. \return false when it is no
+/// valid form of target.
 bool split_target(std::string_view target, method m, std::string_view& path, std::string_view& query) noexcept {
-    for (char ch : target) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c <= 0x20 || c == 0x7f || c == '#') {
-            return false;
-        }
-    }
-    std::string_view rest = target;
+    std::string_view rest = target; // its characters were checked by the caller
     if (m == method::connect) {
         path = target; // authority-form: no path; routes will not match it
         query = {};
@@ -170,20 +162,25 @@ head_result parse_request_head(std::string_view data, const limits& lim, request
     if (line.size() > lim.max_request_line) {
         return error(414);
     }
-    const std::size_t sp1 = line.find(' ');
-    if (sp1 == std::string_view::npos) {
+    // One pass each over the method (token characters) and the target (visible characters but '#': fragments
+    // are never sent), each ended by exactly one SP.
+    std::size_t i = 0;
+    while (i < line.size() && is_tchar(static_cast<unsigned char>(line[i]))) {
+        ++i;
+    }
+    if (i == 0 || i == line.size() || line[i] != ' ') {
         return error(400);
     }
-    const std::size_t sp2 = line.find(' ', sp1 + 1);
-    if (sp2 == std::string_view::npos) {
+    const std::string_view name = line.substr(0, i);
+    const std::size_t target_start = ++i;
+    while (i < line.size() && target_table[static_cast<unsigned char>(line[i])]) {
+        ++i;
+    }
+    if (i == target_start || i == line.size() || line[i] != ' ') {
         return error(400);
     }
-    const std::string_view name = line.substr(0, sp1);
-    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    const std::string_view version = line.substr(sp2 + 1);
-    if (!is_token(name) || target.empty()) {
-        return error(400);
-    }
+    const std::string_view target = line.substr(target_start, i - target_start);
+    const std::string_view version = line.substr(i + 1);
     int minor = 0;
     if (version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[6] == '.' && version[5] >= '0' &&
         version[5] <= '9' && version[7] >= '0' && version[7] <= '9') {
@@ -223,8 +220,11 @@ head_result parse_request_head(std::string_view data, const limits& lim, request
         if (field.front() == ' ' || field.front() == '\t') {
             return error(400); // obsolete line folding (RFC 9112 5.2)
         }
-        const std::size_t colon = field.find(':');
-        if (colon == std::string_view::npos || !is_token(field.substr(0, colon))) {
+        std::size_t colon = 0;
+        while (colon < field.size() && is_tchar(static_cast<unsigned char>(field[colon]))) {
+            ++colon;
+        }
+        if (colon == 0 || colon == field.size() || field[colon] != ':') {
             return error(400); // also whitespace between the name and the colon (RFC 9112 5.1)
         }
         const std::string_view value = trim_ows(field.substr(colon + 1));
