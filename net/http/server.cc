@@ -39,13 +39,16 @@ std::function<connection_handler()> handler_factory(server_options options, std:
 } // namespace
 
 server::server(server_options options, std::function<router()> make_router)
-    : _contexts(std::make_shared<std::vector<detail::shard_context*>>(shard_count(), nullptr))
+    : _contexts(std::make_shared<std::vector<detail::shard_context*>>())
     , _net(options.net, handler_factory(options, std::move(make_router), _contexts)) {
 }
 
 server::~server() = default;
 
 task<> server::start() {
+    // Sized here, not in the constructor: a server may be made before the engine knows its shards. The shards
+    // fill their own slots while _net starts (each builds its handler), never resizing it.
+    _contexts->assign(shard_count(), nullptr);
     co_await _net.start();
 }
 

@@ -84,16 +84,17 @@ public:
             r.body = _data.substr(0, n);
             _data.erase(0, n);
         } else if (chunked) {
+            std::size_t pos = 0; // erased once at the end: erasing each chunk would copy the rest every time
             for (;;) {
                 std::size_t line_end;
-                while ((line_end = _data.find("\r\n")) == std::string::npos) {
+                while ((line_end = _data.find("\r\n", pos)) == std::string::npos) {
                     const bool got = co_await more();
                     if (!got) {
                         r.closed = true;
                         co_return r;
                     }
                 }
-                const std::size_t size = std::strtoull(_data.substr(0, line_end).c_str(), nullptr, 16);
+                const std::size_t size = std::strtoull(_data.c_str() + pos, nullptr, 16);
                 while (_data.size() < line_end + 2 + size + 2) {
                     const bool got = co_await more();
                     if (!got) {
@@ -101,12 +102,13 @@ public:
                         co_return r;
                     }
                 }
-                r.body += _data.substr(line_end + 2, size);
-                _data.erase(0, line_end + 2 + size + 2);
+                r.body.append(_data, line_end + 2, size);
+                pos = line_end + 2 + size + 2;
                 if (size == 0) {
                     break;
                 }
             }
+            _data.erase(0, pos);
         } else {
             while (co_await more()) {
             }
