@@ -140,8 +140,21 @@ task<http::response> static_files::load(std::string rel, std::string_view reques
     } catch (const std::system_error& e) {
         failed = status_of(e);
     }
+    if (failed == 404 && index) {
+        // No index.html: 403 when the directory exists (there are no listings), 404 when it does not either.
+        const std::string dir = _o.root + "/" + rel.substr(0, rel.size() - std::string_view("index.html").size());
+        bool exists = true;
+        try {
+            storage::file d = co_await storage::file::open(dir, storage::open_flags::read,
+                                                           {.dma = storage::dma_mode::off, .sync_directory = false});
+            co_await d.close();
+        } catch (const std::system_error&) {
+            exists = false;
+        }
+        failed = exists ? 403 : 404;
+    }
     if (failed != 0) {
-        co_return http::response::error(failed == 404 && index ? 403 : failed); // no directory listings
+        co_return http::response::error(failed);
     }
     const int fd = f->fd();
     const std::string root = _o.root;

@@ -124,6 +124,7 @@ def test_files(srv, root, big):
     check(f"Content-Length: {len(big)}".encode() in out, "HEAD of the big file: its Content-Length, no body")
     check(status_of(srv.base + "/missing.txt") == 404, "404 for a missing file")
     check(status_of(srv.base + "/empty-dir/") == 403, "403 for a directory without an index (no listing)")
+    check(status_of(srv.base + "/no-such-dir/") == 404, "404 for a directory that does not exist")
     check(status_of(srv.base + "/hello", "-X", "POST") == 405, "405 for POST /hello")
     code, out, _ = curl("-i", "-X", "DELETE", srv.base + "/index.html")
     check(out.startswith(b"HTTP/1.1 405") and b"Allow: GET, HEAD" in out, "405 names the allowed methods")
