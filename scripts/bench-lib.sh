@@ -3,7 +3,8 @@
 # by PID, never by name. The caller sets `out` (raw data dir), SERVER_CPU and defines note() and die().
 #
 #   start_server LABEL KIND ARGV...   KIND = plain | callgrind:FILE | strace:FILE | perf:FILE; {port} in ARGV is
-#                                     replaced by a free port. Sets SRV_PORT SRV_PID SRV_WRAP SRV_LOG.
+#                                     replaced by a free port (or SRV_FIXED_PORT when set). Sets SRV_PORT SRV_PID
+#                                     SRV_WRAP SRV_LOG.
 #   stop_server                       SIGTERM to the server, wait for it (callgrind/strace/perf write their files)
 #   wait_bounded PID SECONDS          wait for a child, kill it past the bound; returns its status (124: killed)
 #   cpu_ticks PID                     utime + stime of a process (all threads), in clock ticks
@@ -48,7 +49,7 @@ start_server() {
   local label="$1" kind="$2" t wait_s=10 a
   shift 2
   local prefix=(taskset -c "$SERVER_CPU")
-  SRV_PORT="$(free_port)"
+  SRV_PORT="${SRV_FIXED_PORT:-$(free_port)}" # fixed: a server whose port is in its config file (nginx)
   local argv=()
   for a in "$@"; do argv+=("${a//\{port\}/$SRV_PORT}"); done
   SRV_SEQ=$((SRV_SEQ + 1))
