@@ -26,6 +26,8 @@ def refused(port):
         return False
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:  # queued on the listener as it closed: ask again, the next one is refused
+        return False
 
 
 def exit_code(kv, within):
