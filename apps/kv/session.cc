@@ -354,8 +354,11 @@ task<> session::run_batches_in_rounds() {
             if (s == here) {
                 run_here = true;
             } else {
-                remote.push_back(
-                    _shards.invoke_on(static_cast<unsigned>(s), [bp = &b](shard_state& st) { return st.run(*bp); }));
+                // Exempt from the bus's in-flight bound: the batch may wait there for the shard's lock, whose holder
+                // may need this very pair to release it (shard/bus.hh, "The waiting rule"). A session has at most
+                // one request per shard in flight.
+                remote.push_back(_shards.invoke_on(
+                    static_cast<unsigned>(s), [bp = &b](shard_state& st) { return st.run(*bp); }, in_flight::exempt));
             }
         }
         if (run_here) {
