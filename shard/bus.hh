@@ -12,7 +12,12 @@
 ///   full ring never blocks or drops: leftovers stay pending for the next flush, and a shard with leftovers does not
 ///   sleep.
 /// - In-flight requests per pair are bounded by a semaphore (`max_in_flight`): submit_to waits for a slot, which is
-///   the backpressure, and which keeps two shards flooding each other from deadlocking on full rings.
+///   the backpressure, and which keeps two shards flooding each other from deadlocking on full rings. Requests sent
+///   `in_flight::exempt` (and one-way messages) take no slot.
+/// - The waiting rule (Seastar's smp_service_group rule): a handler that holds a slot must not wait on its shard for
+///   something that only another request on the same pair can bring (a lock released by a message, an event set by
+///   one). Once `max_in_flight` such handlers wait, that request can never be sent: the pair is deadlocked for good.
+///   Send such requests `in_flight::exempt`, and bound their number by other means (one per connection, say).
 /// - After pushing, a sender asks the target to poll soon (its poll hint, which also cuts a busy target's time
 ///   slice short) and wakes it only if it announced sleep (store, barrier, check: see runtime/detail/fence.hh).
 /// - Counters touched by other shards live on their own cache lines.

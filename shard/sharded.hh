@@ -72,11 +72,13 @@ public:
         return *_state->instances[this_shard_id()];
     }
 
-    /// Runs `fn(S&)` on shard `shard`'s instance; fn may return a value or a task. \shard_local
+    /// Runs `fn(S&)` on shard `shard`'s instance; fn may return a value or a task. `budget`: as submit_to's.
+    /// \shard_local
     template <typename F>
-    auto invoke_on(unsigned shard, F fn) {
+    auto invoke_on(unsigned shard, F fn, in_flight budget = in_flight::bounded) {
         state* st = live_state();
-        return submit_to(shard, [st, fn = std::move(fn)]() mutable { return fn(*st->instances[this_shard_id()]); });
+        return submit_to(
+            shard, [st, fn = std::move(fn)]() mutable { return fn(*st->instances[this_shard_id()]); }, budget);
     }
 
     /// Runs `fn(S&)` on every instance concurrently. \shard_local

@@ -11,6 +11,8 @@
 /// `fn` is moved into a message, runs on the target shard (a returned task runs there as its own fiber), and its
 /// result or exception comes back to the awaiting task on its own shard. Submitting to the calling shard runs `fn`
 /// directly. When `max_in_flight` messages toward a shard await their replies, submit_to waits (backpressure).
+/// A request whose handler may wait on the target for something that only another request on the same pair can
+/// bring (a lock released by a message) is sent `in_flight::exempt`: see "The waiting rule" in bus.hh.
 /// Aborting the waiting task resumes it at once with `aborted`; the message still runs on the target and its
 /// result is dropped when it comes back.
 ///
@@ -212,11 +214,20 @@ void send_one_way(unsigned shard, F&& fn) {
 
 } // namespace detail
 
+/// Whether a request takes one of the `max_in_flight` slots of its (source, target) pair.
+enum class in_flight {
+    bounded, ///< waits for a slot (backpressure) and gives it back when the reply arrives: the default
+    /// Takes no slot, but travels the same ring in the same order. For a handler that may wait on the target for
+    /// something another request on the same pair must bring (bus.hh, "The waiting rule"); the caller bounds how
+    /// many such requests it has in flight.
+    exempt,
+};
+
 /// Runs `fn()` on shard `shard` and yields its result (fn may return a value or a task). \shard_local
 /// \throws std::out_of_range when `shard` does not exist; std::runtime_error when it can no longer be reached
 /// (the engine has stopped).
 template <typename F>
-task<detail::submit_result_t<F>> submit_to(unsigned shard, F fn) {
+task<detail::submit_result_t<F>> submit_to(unsigned shard, F fn, in_flight budget = in_flight::bounded) {
     switch (detail::route_to(shard)) {
     case detail::route::here:
         co_return co_await detail::invoke_here(fn);
@@ -228,9 +239,12 @@ task<detail::submit_result_t<F>> submit_to(unsigned shard, F fn) {
         break;
     }
     shard_bus& bus = shard_bus::local();
-    co_await bus.reserve(shard);
+    const bool bounded = budget == in_flight::bounded;
+    if (bounded) {
+        co_await bus.reserve(shard);
+    }
     auto* item = new detail::submit_item<F>(std::move(fn));
-    item->_holds_slot = true;
+    item->_holds_slot = bounded;
     bus.send(shard, item);
     co_return co_await typename detail::submit_item<F>::reply_awaiter(item);
 }

@@ -21,13 +21,18 @@ task<> shard_lock_set::acquire(std::vector<unsigned> shards, bool exclusive) {
     _exclusive = exclusive;
     abort_shield shield; // a lock taken on another shard must be released: never stop halfway
     for (unsigned s : shards) {
-        co_await _shards.invoke_on(s, [exclusive](shard_state& st) -> task<> {
-            if (exclusive) {
-                co_await st.lock.lock();
-            } else {
-                co_await st.lock.lock_shared();
-            }
-        });
+        // Exempt from the bus's in-flight bound: it waits there for a holder that may need this very pair to
+        // release the lock (shard/bus.hh, "The waiting rule"). One at a time per operation.
+        co_await _shards.invoke_on(
+            s,
+            [exclusive](shard_state& st) -> task<> {
+                if (exclusive) {
+                    co_await st.lock.lock();
+                } else {
+                    co_await st.lock.lock_shared();
+                }
+            },
+            in_flight::exempt);
         _held.push_back(s);
     }
 }

@@ -347,7 +347,7 @@ task<> session::run_batches_in_rounds() {
     std::size_t next = 0;
     std::uint32_t literal_begin = 0;
     for (;;) {
-        std::vector<task<>> remote;
+        std::vector<task<>> runs;
         bool run_here = false;
         for (std::size_t s = 0; s < _batches.size(); ++s) {
             batch& b = _batches[s];
@@ -357,14 +357,25 @@ task<> session::run_batches_in_rounds() {
             if (s == here) {
                 run_here = true;
             } else {
-                remote.push_back(
-                    _shards.invoke_on(static_cast<unsigned>(s), [bp = &b](shard_state& st) { return st.run(*bp); }));
+                // Exempt from the bus's in-flight bound: the batch may wait there for the shard's lock, whose holder
+                // may need this very pair to release it (shard/bus.hh, "The waiting rule"). A session has at most
+                // one request per shard in flight.
+                runs.push_back(_shards.invoke_on(
+                    static_cast<unsigned>(s), [bp = &b](shard_state& st) { return st.run(*bp); }, in_flight::exempt));
             }
         }
         if (run_here) {
-            co_await local_shard().run(_batches[here]);
+            // Started last (when_all starts its tasks in order): the requests for the other shards are queued
+            // first, so a wait for this shard's lock does not hold them back.
+            runs.push_back(local_shard().run(_batches[here]));
         }
-        co_await when_all(std::move(remote));
+        {
+            // Until they reply, the other shards write into _batches and read arguments from the receive buffers:
+            // an abort (SIGTERM's drain timeout) must not free the session meanwhile. Bounded: a round runs at most
+            // the window's commands; the abort is raised at the next suspension point (writing the replies).
+            abort_shield shield;
+            co_await when_all(std::move(runs));
+        }
         for (; next < _window.size(); ++next) {
             const pending& p = _window[next];
             if (p.shard < 0) {

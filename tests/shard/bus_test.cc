@@ -12,6 +12,7 @@
 #include "runtime/spawn.hh"
 #include "runtime/sync/event.hh"
 #include "runtime/when_all.hh"
+#include "runtime/with_timeout.hh"
 #include "shard/shard_id.hh"
 #include "shard/submit_to.hh"
 #include "tests/support/bus_counters.hh"
@@ -217,6 +218,57 @@ TEST_SUITE("shard/bus") {
             c);
         CHECK(code == 0);
         g_log.reset();
+    }
+
+    TEST_CASE("exempt requests take no in-flight slot: handlers waiting for a later request on the pair let it pass") {
+        // The waiting rule (bus.hh): more handlers than max_in_flight wait on shard 1 for an event that only a later
+        // request from shard 0 sets. Had they held slots, that request could never be sent.
+        engine_config c = test::sharded_config_for_tests(2);
+        c.bus_max_in_flight = 2;
+        const int code = test::run_sharded(
+            []() -> task<> {
+                constexpr int waiters = 8;
+                static event* go = nullptr; // shard 1's
+                static int waiting = 0;     // on shard 1
+                event all_waiting;          // shard 0's
+                co_await submit_to(1, [] {
+                    go = new event();
+                    waiting = 0;
+                });
+                std::vector<task<int>> sends;
+                for (int i = 0; i < waiters; ++i) {
+                    sends.push_back(submit_to(
+                        1,
+                        [i, home = &all_waiting]() -> task<int> {
+                            if (++waiting == waiters) {
+                                set_on(0, home);
+                            }
+                            co_await go->wait();
+                            co_return i;
+                        },
+                        in_flight::exempt));
+                }
+                auto replies = spawn(when_all(std::move(sends)));
+                // Bounded, so that a bus that made them take slots fails here instead of hanging the suite.
+                auto wait_for = [](event& e) -> task<> { co_await e.wait(); }; // no captures: nothing dangles
+                bool all_arrived = true;
+                try {
+                    co_await with_timeout(std::chrono::seconds(60), wait_for(all_waiting));
+                } catch (const timed_out&) {
+                    all_arrived = false;
+                }
+                CHECK(all_arrived);
+                if (all_arrived) {
+                    co_await submit_to(1, [] { go->set(); }); // a bounded request: it finds its slot free
+                } else {
+                    post_to(1, [] { go->set(); }); // takes no slot: lets the test end instead of hanging
+                }
+                const std::vector<int> got = co_await replies;
+                CHECK(got == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7});
+                co_await submit_to(1, [] { delete go; });
+            },
+            c);
+        CHECK(code == 0);
     }
 
     SHARDED_TEST_CASE(3, "invoke_on_all, invoke_on_others and map_reduce cover the shards they should") {
