@@ -269,7 +269,8 @@ task<> config_set(sharded<shard_state>& shards, argv_t argv, resp::reply_writer&
             co_return;
         }
     }
-    if (std::string why = co_await switch_logs(shards, shards.local().config(), updated); !why.empty()) {
+    const std::string why = co_await switch_logs(shards, shards.local().config(), updated);
+    if (!why.empty()) {
         out.error(why);
         co_return;
     }

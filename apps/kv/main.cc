@@ -62,7 +62,8 @@ percore::task<int> run_kv(kv_options o) {
     sharded<kv::shard_state> shards;
     co_await shards.start(o.s);
     if (o.s.appendonly) {
-        if (const int code = co_await kv::recover_shards(shards, o.s); code != 0) {
+        const int code = co_await kv::recover_shards(shards, o.s);
+        if (code != 0) {
             co_await shards.stop();
             co_return code;
         }

@@ -212,8 +212,11 @@ task<> shard_state::run(batch& b) {
         b.writes ? lock.unlock() : lock.unlock_shared();
     }
     // The append starts before anything else can run here: log order is apply order. Replies wait for it.
-    if (plog.has_pending() && !co_await plog.commit()) {
-        refuse_writes(b, first, from);
+    if (plog.has_pending()) {
+        const bool durable = co_await plog.commit();
+        if (!durable) {
+            refuse_writes(b, first, from);
+        }
     }
 }
 
