@@ -108,6 +108,7 @@ void shard_log::replay(std::span<const std::byte> payload) {
         const command_spec* spec = find_command(name);
         if (spec != nullptr && (spec->name == "flushall" || spec->name == "flushdb")) {
             st.db.clear();
+            st.free_flushed_in_background();
             continue;
         }
         if (spec == nullptr || spec->kind != cmd_kind::keyed || spec->fn == nullptr ||
@@ -340,6 +341,7 @@ task<> shard_log::reload_loop(gate::holder hold) {
             _pending.clear();
             _pending_clock.reset();
             st.db.clear();
+            st.free_flushed_in_background();
             co_await open_log(true);
             ok = true;
         } catch (const std::exception& e) {

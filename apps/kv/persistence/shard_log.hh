@@ -129,6 +129,12 @@ public:
         _in_txn = false;
         return !_txn_part.empty();
     }
+    /// Drops what the transaction recorded here (it failed half way, with an exception).
+    void abandon_txn() noexcept {
+        _in_txn = false;
+        _txn_part.clear();
+        _txn_clock.reset();
+    }
     /// Appends this shard's part of transaction `id` (after end_txn() returned true on every participant).
     task<bool> commit_txn(std::uint64_t id, std::vector<unsigned> participants);
     /// A fresh transaction id, unique over the shards and over restarts.
