@@ -50,6 +50,7 @@ struct shard_snapshot {
     std::uint64_t bus_processed = 0;
     timeval cpu_user{};
     timeval cpu_sys{};
+    log_status log;
 };
 
 shard_snapshot snapshot(shard_state& st) {
@@ -65,6 +66,7 @@ shard_snapshot snapshot(shard_state& st) {
     s.hits = st.db.hits() - st.counters.hits_at_reset;
     s.misses = st.db.misses() - st.counters.misses_at_reset;
     s.changes = st.db.changes();
+    s.log = st.plog.status();
     if (const shard_bus* bus = shard_bus::try_local()) {
         s.bus_sent = bus->counters().sent;
         s.bus_processed = bus->counters().processed;
@@ -222,8 +224,29 @@ void memory_section(info_text& t, const settings& cfg, const shard_snapshot& sha
     t.line("lazyfreed_objects", shards_total.lazyfreed);
 }
 
-void persistence_section(info_text& t, std::uint64_t changes) {
-    // No persistence yet: nothing loads, saves or rewrites; the last "save" is the start, as in Redis.
+void persistence_section(info_text& t, std::uint64_t changes, const std::vector<shard_snapshot>& shards,
+                         const settings& cfg) {
+    // The append-only logs are per shard: the fields sum them, and one failing shard makes the status "err".
+    bool enabled = false;
+    bool failing = false;
+    std::uint64_t size = 0;
+    std::uint64_t base = 0;
+    std::uint64_t fsyncs = 0;
+    std::uint64_t writes = 0;
+    std::uint64_t records = 0;
+    std::uint64_t commands = 0;
+    std::uint64_t load_ms = 0;
+    for (const shard_snapshot& s : shards) {
+        enabled = enabled || s.log.enabled;
+        failing = failing || s.log.misconf;
+        size += s.log.size;
+        base += s.log.base_size;
+        fsyncs += s.log.syncs;
+        writes += s.log.batches;
+        records += s.log.records;
+        commands += s.log.commands;
+        load_ms = std::max(load_ms, s.log.load_ms);
+    }
     t.line("loading", 0);
     t.line("async_loading", 0);
     t.line("rdb_changes_since_last_save", changes);
@@ -233,14 +256,29 @@ void persistence_section(info_text& t, std::uint64_t changes) {
     t.line("rdb_last_bgsave_time_sec", -1);
     t.line("rdb_current_bgsave_time_sec", -1);
     t.line("rdb_saves", 0);
-    t.line("aof_enabled", 0);
+    t.line("aof_enabled", enabled ? 1 : 0);
     t.line("aof_rewrite_in_progress", 0);
     t.line("aof_rewrite_scheduled", 0);
     t.line("aof_last_rewrite_time_sec", -1);
     t.line("aof_current_rewrite_time_sec", -1);
     t.line("aof_last_bgrewrite_status", "ok");
     t.line("aof_rewrites", 0);
-    t.line("aof_last_write_status", "ok");
+    t.line("aof_last_write_status", failing ? "err" : "ok");
+    if (enabled) {
+        // As Redis, only with the log on; then percore-kv's own: the policy, group commit, the last load.
+        t.line("aof_current_size", size);
+        t.line("aof_base_size", base);
+        t.line("aof_pending_rewrite", 0);
+        t.line("aof_buffer_length", 0);
+        t.line("aof_pending_bio_fsync", 0);
+        t.line("aof_delayed_fsync", 0);
+        t.line("aof_fsync_policy", to_string(cfg.appendfsync));
+        t.line("aof_records_written", records);
+        t.line("aof_commands_written", commands);
+        t.line("aof_writes", writes);
+        t.line("aof_fsyncs", fsyncs);
+        t.line("aof_load_time_ms", load_ms);
+    }
 }
 
 void stats_section(info_text& t, const shard_snapshot& s) {
@@ -300,13 +338,18 @@ void shards_section(info_text& t, const std::vector<shard_snapshot>& shards) {
         const shard_snapshot& s = shards[i];
         const shard_counters& c = s.counters;
         auto n = [](auto v) { return std::to_string(v); };
-        t.line("shard" + n(i), "keys=" + n(s.keys) + ",expires=" + n(s.expires) + ",used_memory=" + n(s.memory) +
-                                   ",clients=" + n(s.clients) + ",commands=" + n(c.commands) +
-                                   ",connections_received=" + n(c.connections_received) + ",net_input_bytes=" +
-                                   n(c.net_input_bytes) + ",net_output_bytes=" + n(c.net_output_bytes) +
-                                   ",expired_keys=" + n(s.expired) + ",evicted_keys=" + n(c.evicted_keys) +
-                                   ",bus_sent=" + n(s.bus_sent) + ",bus_processed=" + n(s.bus_processed) +
-                                   ",used_cpu_sys=" + seconds(s.cpu_sys) + ",used_cpu_user=" + seconds(s.cpu_user));
+        t.line("shard" + n(i),
+               "keys=" + n(s.keys) + ",expires=" + n(s.expires) + ",used_memory=" + n(s.memory) + ",clients=" +
+                   n(s.clients) + ",commands=" + n(c.commands) + ",connections_received=" + n(c.connections_received) +
+                   ",net_input_bytes=" + n(c.net_input_bytes) + ",net_output_bytes=" + n(c.net_output_bytes) +
+                   ",expired_keys=" + n(s.expired) + ",evicted_keys=" + n(c.evicted_keys) +
+                   ",bus_sent=" + n(s.bus_sent) + ",bus_processed=" + n(s.bus_processed) +
+                   ",used_cpu_sys=" + seconds(s.cpu_sys) + ",used_cpu_user=" + seconds(s.cpu_user) +
+                   (s.log.enabled ? ",aof_size=" + n(s.log.size) + ",aof_records=" + n(s.log.records) + ",aof_fsyncs=" +
+                                        n(s.log.syncs) + ",aof_status=" + (s.log.misconf ? "err" : "ok") +
+                                        ",aof_loaded_keys=" + n(s.log.loaded_keys) +
+                                        ",aof_load_ms=" + n(s.log.load_ms) + ",aof_reloads=" + n(s.log.reloads)
+                                  : std::string()));
     }
 }
 
@@ -353,7 +396,7 @@ std::string render(const std::vector<shard_snapshot>& shards, const settings& cf
         memory_section(t, cfg, total);
     }
     if (t.section("Persistence", "persistence")) {
-        persistence_section(t, total.changes);
+        persistence_section(t, total.changes, shards, cfg);
     }
     if (t.section("Stats", "stats")) {
         stats_section(t, total);
