@@ -14,6 +14,7 @@ namespace {
 struct registry {
     std::vector<const command_spec*> all;
     std::unordered_map<std::string_view, const command_spec*> by_name;
+    std::unordered_map<const command_spec*, std::size_t> index; // position in `all`
 
     registry() {
         for (auto family : {
@@ -32,6 +33,9 @@ struct registry {
             }
         }
         std::sort(all.begin(), all.end(), [](auto* a, auto* b) { return a->name < b->name; });
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            index.emplace(all[i], i);
+        }
     }
 };
 
@@ -59,6 +63,12 @@ const command_spec* find_command(std::string_view name) noexcept {
 
 std::span<const command_spec* const> all_commands() noexcept {
     return commands().all;
+}
+
+std::size_t command_index(const command_spec& spec) noexcept {
+    const auto& r = commands();
+    auto it = r.index.find(&spec);
+    return it == r.index.end() ? r.all.size() : it->second;
 }
 
 void key_positions(const command_spec& spec, argv_t argv, std::vector<std::size_t>& out) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "apps/kv/kv_metrics.hh"
 #include "apps/kv/session.hh"
 #include "shard/shard_id.hh"
 
@@ -34,6 +35,7 @@ void shard_state::start() {
         close_idle_clients();
     });
     _expiry_timer.arm_periodic(std::chrono::milliseconds(1000 / std::max(1U, _settings.hz)));
+    _metrics = register_kv_metrics(*this);
 }
 
 void shard_state::close_idle_clients() {
@@ -100,7 +102,7 @@ bool shard_state::make_room() {
 }
 
 void shard_state::execute_one(const command_spec& spec, argv_t argv, resp::reply_writer& out) {
-    ++counters.commands;
+    counters.count_command(spec);
     if ((spec.flags & cmd_denyoom) != 0 && _settings.maxmemory != 0 && !make_room()) {
         out.error(err_oom);
         return;
