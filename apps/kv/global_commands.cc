@@ -34,8 +34,17 @@ task<> flush(sharded<shard_state>& shards, argv_t argv, resp::reply_writer& out,
         own.emplace(shards);
         co_await own->acquire(all_shards(), true);
     }
-    co_await on_all_shards(shards, [](shard_state& st) {
+    // FLUSHALL SYNC frees the keys before it replies (the shard stalls for it, as asked); otherwise they are
+    // freed in the background, a slice at a time (INFO memory's lazyfree_pending_objects).
+    const bool sync = argv.size() == 2 && iequals(argv[1], "sync");
+    co_await on_all_shards(shards, [sync](shard_state& st) {
         st.db.clear();
+        if (sync) {
+            while (!st.db.free_flushed(SIZE_MAX)) {
+            }
+        } else {
+            st.free_flushed_in_background();
+        }
         return 0;
     });
     if (own) {

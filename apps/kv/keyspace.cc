@@ -23,6 +23,8 @@ keyspace::keyspace()
 }
 
 keyspace::~keyspace() {
+    while (!free_flushed(SIZE_MAX)) {
+    }
     _expires.clear();
     _table.clear([](key_node* n) { key_node::destroy(n); });
 }
@@ -235,9 +237,38 @@ void keyspace::clear() {
     _changes += _table.size();
     _touched.clear();
     _last_inline = nullptr;
-    _expires.clear();
-    _table.clear([](key_node* n) { key_node::destroy(n); });
+    auto gone = std::make_unique<flushed>();
+    gone->keys.swap_contents(_table);
+    gone->expires.swap(_expires);
+    _flushed.push_back(std::move(gone));
     _memory = 0;
+}
+
+std::size_t keyspace::lazyfree_pending() const noexcept {
+    std::size_t n = 0;
+    for (const auto& f : _flushed) {
+        n += f->keys.size();
+    }
+    return n;
+}
+
+bool keyspace::free_flushed(std::size_t budget) {
+    while (!_flushed.empty()) {
+        flushed& f = *_flushed.front();
+        const std::size_t before = f.keys.size();
+        // Expiry entries first: they point at the key nodes.
+        const bool done =
+            f.expires.free_some(budget) && f.keys.dispose_some(budget, [](key_node* n) { key_node::destroy(n); });
+        _lazyfreed += before - f.keys.size();
+        if (!done) {
+            return false;
+        }
+        _flushed.erase(_flushed.begin());
+        if (budget != SIZE_MAX) {
+            return _flushed.empty();
+        }
+    }
+    return true;
 }
 
 std::uint64_t keyspace::scan(std::uint64_t cursor, std::size_t count, const std::function<void(std::string_view)>& fn) {

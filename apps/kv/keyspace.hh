@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,8 +79,16 @@ public:
     [[nodiscard]] std::size_t keys_with_expiry() const noexcept { return _expires.size(); }
     /// Buckets of the key table (tests: growth and shrinking).
     [[nodiscard]] std::size_t bucket_count() const noexcept { return _table.bucket_count(); }
-    /// Deletes everything (FLUSHDB); watchers of every key are marked dirty.
+    /// Deletes everything (FLUSHDB); watchers of every key are marked dirty. O(1) but for the watchers: the keys
+    /// are gone at once for every command, their memory is freed later by free_flushed(), in slices, so a flush
+    /// of millions of keys does not stall the shard (Redis's lazy free, without a thread).
     void clear();
+    /// Keys a clear() left to free (INFO's lazyfree_pending_objects).
+    [[nodiscard]] std::size_t lazyfree_pending() const noexcept;
+    /// Keys freed that way so far (INFO's lazyfreed_objects).
+    [[nodiscard]] std::uint64_t lazyfreed() const noexcept { return _lazyfreed; }
+    /// Frees about `budget` flushed keys. \return true once none is left
+    bool free_flushed(std::size_t budget);
 
     /// One step of a SCAN: calls `fn` for up to about `count` keys from `cursor` on; \return the next cursor (0:
     /// done). Keys present during the whole scan are returned at least once, however the table grows or shrinks
@@ -167,6 +176,13 @@ private:
 
     linear_table<key_node, key_node_hash> _table;
     expiry_index _expires;
+    /// What clear() took out, oldest first, waiting for free_flushed().
+    struct flushed {
+        linear_table<key_node, key_node_hash> keys;
+        expiry_index expires;
+    };
+    std::vector<std::unique_ptr<flushed>> _flushed;
+    std::uint64_t _lazyfreed = 0;
     std::vector<std::pair<key_node*, std::size_t>> _touched; ///< handed-out values and their size then
     /// The inline string handed out last (memory 0 then). Strings grow in place only through the value a command
     /// looked up last (APPEND, SETRANGE, INCR*), so one slot, not a list, keeps GET and SET free of bookkeeping.

@@ -4,6 +4,8 @@
 
 #include "apps/kv/kv_metrics.hh"
 #include "apps/kv/session.hh"
+#include "runtime/preempt.hh"
+#include "runtime/sync/gate.hh"
 #include "shard/shard_id.hh"
 
 namespace percore::kv {
@@ -66,9 +68,27 @@ void shard_state::reconfigure(const settings& s) {
     }
 }
 
+void shard_state::free_flushed_in_background() {
+    if (_freeing || _background.is_closed() || db.lazyfree_pending() == 0) {
+        return;
+    }
+    _freeing = true;
+    spawn_in(_background, free_flushed());
+}
+
+task<> shard_state::free_flushed() {
+    // Small steps, yielding when the time slice is up: commands keep their latency, an idle shard frees at full
+    // speed. Stops early at shutdown (the keyspace's destructor frees the rest).
+    constexpr std::size_t step = 256;
+    while (!_background.is_closed() && !db.free_flushed(step)) {
+        co_await maybe_yield();
+    }
+    _freeing = false;
+}
+
 task<> shard_state::stop() {
     _expiry_timer.cancel();
-    co_return;
+    co_await _background.close();
 }
 
 std::size_t shard_state::client_share() const noexcept {

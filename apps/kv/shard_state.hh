@@ -100,6 +100,10 @@ public:
     [[nodiscard]] const std::vector<session*>& clients() const noexcept { return _clients; }
     [[nodiscard]] std::size_t client_share() const noexcept;
 
+    /// Frees what FLUSHALL/FLUSHDB left (keyspace::clear()) in a fiber of its own, a slice per scheduler pass,
+    /// unless one is at it already.
+    void free_flushed_in_background();
+
     /// Starts the active expiry timer. \shard_local
     void start();
     /// Takes new settings (CONFIG SET): the expiry timer follows `hz`. Sessions pick up theirs themselves.
@@ -110,9 +114,13 @@ private:
     /// Closes connections idle past `timeout` (the expiry timer calls it).
     void close_idle_clients();
 
+    task<> free_flushed();
+
     settings _settings;
     std::vector<session*> _clients;
     timer _expiry_timer;
+    gate _background;
+    bool _freeing = false;
     metrics::registration _metrics; // percore_kv_* (kv_metrics.hh), registered by start()
 };
 
