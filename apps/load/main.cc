@@ -5,6 +5,7 @@
 //                     [engine flags: --shards N --cpuset 1 ...]
 //   percore-load resp [--port 6379] [-t set,get | -t set:1,get:9] [-r KEYS] [-d 3] [-P 16] [-c 50]
 //                     [--mset-keys 10] [--hash-tag] [--auth PASS] [-n REQUESTS] ... (the same flags as echo)
+//   percore-load http [--port 8080] [--path /hello] [-c 50] [-P 1] [--rate R] ... (the same flags as echo)
 //
 // Connections are spread over percore-load's own shards. Every reply byte is checked against what was sent.
 // Progress each second on stderr; the summary (or one JSON object with --json) on stdout. Exit status: 0, 1 if
@@ -61,10 +62,16 @@ int main(int argc, char** argv) {
     resp->add_flag("--hash-tag", o.hash_tag,
                    "a request's keys share a {hash tag} drawn per request: MSET stays on one shard");
     resp->add_option("--auth", o.auth, "password sent with AUTH on every new connection");
+    auto* http = cli.add_option_group("http", "HTTP mode (percore-httpd, nginx): GET PATH on kept-alive connections");
+    http->add_option("--path", o.path, "the path each request GETs (a 200 with a Content-Length body expected)")
+        ->capture_default_str();
     cli.add_option("--timeout-ms", o.timeout_ms, "a connect or reply slower than this is an error")
         ->check(CLI::Range(1u, 3'600'000u))
         ->capture_default_str();
     return app.run(argc, argv, [&]() -> percore::task<int> {
+        if (o.mode == "http" && port->count() == 0) {
+            o.port = 8080;
+        }
         if (o.mode == "resp") {
             if (port->count() == 0) {
                 o.port = 6379;

@@ -25,6 +25,8 @@ struct load_options {
     unsigned mset_keys = 10;
     bool hash_tag = false;
     std::string auth;
+    // ---- http
+    std::string path = "/hello";
     /// Messages in flight per connection (a sliding window: each verified reply frees a slot for the next).
     unsigned depth = 1;
     /// Measured seconds after the warm-up; <= 0: no time limit (only with `messages`).
@@ -46,7 +48,8 @@ struct load_options {
             .keyspace = o.keyspace,
             .mset_keys = o.mset_keys,
             .hash_tag = o.hash_tag,
-            .auth = o.auth};
+            .auth = o.auth,
+            .path = o.path};
 }
 
 /// One run's timeline, fixed by shard 0 once every connection is up.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "apps/load/echo_protocol.hh"
+#include "apps/load/http_protocol.hh"
 #include "apps/load/resp_protocol.hh"
 
 namespace percore::load {
@@ -20,6 +21,7 @@ struct registered {
 constexpr registered known[] = {
     {"echo", &make_echo_protocol},
     {"resp", &make_resp_protocol},
+    {"http", &make_http_protocol},
 };
 
 } // namespace

@@ -59,6 +59,9 @@ struct protocol_options {
     bool hash_tag = false;
     /// Sent as AUTH when a connection opens (empty: none).
     std::string auth;
+    // ---- HTTP
+    /// The path each request GETs.
+    std::string path = "/hello";
 };
 
 /// One connection's request writer and reply checker. Requests are numbered 0, 1, 2, ... per connection; replies
@@ -93,7 +96,7 @@ public:
 /// Bytes as text for an error message: printable ASCII as is, the rest as \xNN (a wrong server shows itself).
 [[nodiscard]] std::string printable(std::string_view bytes);
 
-/// The protocols percore-load knows, for the command line ("echo", "resp").
+/// The protocols percore-load knows, for the command line ("echo", "resp", "http").
 [[nodiscard]] std::vector<std::string> protocol_names();
 
 /// \throws std::invalid_argument for an unknown name or options the protocol cannot honour.

@@ -160,7 +160,8 @@ head_result parse_request_head(std::string_view data, const limits& lim, request
     const std::size_t line_start = pos;
     const std::size_t line_lf = find_lf(data, line_start);
     if (line_lf == std::string_view::npos) {
-        if (data.size() - line_start > lim.max_request_line) {
+        // One byte of slack: the line's CR may be here already, and it does not count.
+        if (data.size() - line_start > lim.max_request_line + 1) {
             return error(414);
         }
         return {parse_status::incomplete, pos, 0};
