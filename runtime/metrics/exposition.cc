@@ -1,10 +1,11 @@
 #include "runtime/metrics/exposition.hh"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <unordered_map>
-#include <unordered_set>
-
-#include <fmt/format.h>
+#include <vector>
 
 namespace percore::metrics {
 
@@ -22,61 +23,121 @@ void append_help(std::string& out, std::string_view help) {
     }
 }
 
-/// `{shard="N",a="x"` without the closing brace, so callers can append `le`.
-std::string open_labels(unsigned shard, const labels& l) {
-    std::string s = fmt::format("{{shard=\"{}\"", shard);
-    for (const auto& [name, value] : l) {
-        s += ',';
-        s += name;
-        s += "=\"";
-        append_escaped_label_value(s, value);
-        s += '"';
+void append_value(std::string& out, double v) {
+    if (std::isnan(v)) {
+        out += "NaN";
+    } else if (std::isinf(v)) {
+        out += v > 0 ? "+Inf" : "-Inf";
+    } else {
+        char buf[32];
+        // Integers (counters, mostly) without a fraction; otherwise the shortest form that reads back the same.
+        const auto r = v == std::trunc(v) && std::fabs(v) < 9.007199254740992e15
+                           ? std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v))
+                           : std::to_chars(buf, buf + sizeof buf, v);
+        out.append(buf, r.ptr);
     }
-    return s;
 }
 
-void append_sample(std::string& out, std::string_view name, std::string_view suffix, std::string_view labels_open,
-                   double value) {
-    out += name;
-    out += suffix;
-    out += labels_open;
-    out += "} ";
-    out += format_sample_value(value);
-    out += '\n';
+/// `{shard="N",a="x"` without the closing brace, so histogram buckets can append `le`.
+void append_open_labels(std::string& out, std::string_view shard, const labels& l) {
+    out += "{shard=\"";
+    out += shard;
+    out += '"';
+    for (const auto& [name, value] : l) {
+        out += ',';
+        out += name;
+        out += "=\"";
+        append_escaped_label_value(out, value);
+        out += '"';
+    }
 }
 
-void append_series(std::string& out, const family_snapshot& f, unsigned shard, const series_snapshot& s) {
-    const std::string open = open_labels(shard, s.labels);
+void append_series(std::string& out, const family_snapshot& f, std::string_view shard, const series_snapshot& s) {
     if (f.type != metric_type::histogram) {
-        append_sample(out, f.name, "", open, s.value);
+        out += f.name;
+        append_open_labels(out, shard, s.labels);
+        out += "} ";
+        append_value(out, s.value);
+        out += '\n';
         return;
     }
     std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < s.bucket_counts.size(); ++i) {
-        cumulative += s.bucket_counts[i];
-        const std::string le = i < s.upper_bounds.size() ? format_sample_value(s.upper_bounds[i]) : "+Inf";
-        append_sample(out, f.name, "_bucket", open + ",le=\"" + le + "\"", static_cast<double>(cumulative));
+    const std::size_t buckets = std::max<std::size_t>(s.bucket_counts.size(), 1);
+    for (std::size_t i = 0; i < buckets; ++i) {
+        cumulative += i < s.bucket_counts.size() ? s.bucket_counts[i] : s.count;
+        out += f.name;
+        out += "_bucket";
+        append_open_labels(out, shard, s.labels);
+        out += ",le=\"";
+        if (i < s.upper_bounds.size()) {
+            append_value(out, s.upper_bounds[i]);
+        } else {
+            out += "+Inf";
+        }
+        out += "\"} ";
+        append_value(out, static_cast<double>(cumulative));
+        out += '\n';
     }
-    if (s.bucket_counts.empty()) {
-        append_sample(out, f.name, "_bucket", open + ",le=\"+Inf\"", static_cast<double>(s.count));
+    for (const char* suffix : {"_sum", "_count"}) {
+        out += f.name;
+        out += suffix;
+        append_open_labels(out, shard, s.labels);
+        out += "} ";
+        append_value(out, suffix[1] == 's' ? s.sum : static_cast<double>(s.count));
+        out += '\n';
     }
-    append_sample(out, f.name, "_sum", open, s.sum);
-    append_sample(out, f.name, "_count", open, static_cast<double>(s.count));
+}
+
+std::uint64_t hash_labels(const labels& l) noexcept {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (const auto& [name, value] : l) {
+        for (std::string_view part :
+             {std::string_view(name), std::string_view("="), std::string_view(value), std::string_view("\0", 1)}) {
+            for (char c : part) {
+                h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+            }
+        }
+    }
+    return h;
+}
+
+/// Which series of one shard's family to write: all but repeats of labels already seen (a series registered
+/// twice would make Prometheus reject the whole scrape). Sorting hashes keeps it O(n log n) for big families.
+std::vector<bool> first_occurrences(const family_snapshot& f) {
+    std::vector<bool> keep(f.series.size(), true);
+    if (f.series.size() < 2) {
+        return keep;
+    }
+    std::vector<std::pair<std::uint64_t, std::size_t>> order;
+    order.reserve(f.series.size());
+    for (std::size_t i = 0; i < f.series.size(); ++i) {
+        order.emplace_back(hash_labels(f.series[i].labels), i);
+    }
+    std::sort(order.begin(), order.end());
+    for (std::size_t a = 0; a < order.size();) {
+        std::size_t b = a + 1;
+        while (b < order.size() && order[b].first == order[a].first) {
+            ++b;
+        }
+        for (std::size_t x = a; x < b; ++x) { // equal hashes: compare for real, keep the earliest of each
+            for (std::size_t y = a; y < x; ++y) {
+                if (keep[order[y].second] && f.series[order[y].second].labels == f.series[order[x].second].labels) {
+                    keep[order[x].second] = false;
+                    break;
+                }
+            }
+        }
+        a = b;
+    }
+    return keep;
 }
 
 } // namespace
 
 std::string format_sample_value(double v) {
-    if (std::isnan(v)) {
-        return "NaN";
-    }
-    if (std::isinf(v)) {
-        return v > 0 ? "+Inf" : "-Inf";
-    }
-    if (v == std::trunc(v) && std::fabs(v) < 9.007199254740992e15) {
-        return fmt::format("{}", static_cast<long long>(v));
-    }
-    return fmt::format("{}", v);
+    std::string out;
+    append_value(out, v);
+    return out;
 }
 
 void append_escaped_label_value(std::string& out, std::string_view v) {
@@ -97,24 +158,35 @@ std::string to_prometheus_text(std::span<const shard_snapshot> shards) {
     // Family order: first appearance over the shards in order.
     struct merged {
         const family_snapshot* first;
-        std::vector<std::pair<unsigned, const family_snapshot*>> parts;
+        std::vector<std::pair<std::size_t, const family_snapshot*>> parts; // (index in `shards`, family)
     };
     std::vector<merged> families;
     std::unordered_map<std::string_view, std::size_t> index;
-    for (const auto& shard : shards) {
-        for (const auto& f : shard.families) {
+    std::size_t series = 0;
+    for (std::size_t s = 0; s < shards.size(); ++s) {
+        for (const auto& f : shards[s].families) {
             auto [it, inserted] = index.emplace(f.name, families.size());
             if (inserted) {
                 families.push_back({&f, {}});
             }
             merged& m = families[it->second];
             if (m.first->type == f.type) {
-                m.parts.emplace_back(shard.shard, &f);
+                m.parts.emplace_back(s, &f);
+                series += f.series.size() * (f.type == metric_type::histogram ? 12 : 1);
             }
         }
     }
+    std::vector<std::string> shard_ids;
+    shard_ids.reserve(shards.size());
+    for (const auto& s : shards) {
+        shard_ids.push_back(std::to_string(s.shard));
+    }
     std::string out;
+    out.reserve(series * 80 + families.size() * 120);
     for (const merged& m : families) {
+        if (std::all_of(m.parts.begin(), m.parts.end(), [](const auto& p) { return p.second->series.empty(); })) {
+            continue; // a family without a series (all skipped) would be a bare HELP/TYPE
+        }
         out += "# HELP ";
         out += m.first->name;
         out += ' ';
@@ -124,11 +196,11 @@ std::string to_prometheus_text(std::span<const shard_snapshot> shards) {
         out += ' ';
         out += to_string(m.first->type);
         out += '\n';
-        std::unordered_set<std::string> seen;
-        for (const auto& [shard, f] : m.parts) {
-            for (const auto& s : f->series) {
-                if (seen.insert(open_labels(shard, s.labels)).second) {
-                    append_series(out, *m.first, shard, s);
+        for (const auto& [s, f] : m.parts) {
+            const std::vector<bool> keep = first_occurrences(*f);
+            for (std::size_t i = 0; i < f->series.size(); ++i) {
+                if (keep[i]) {
+                    append_series(out, *m.first, shard_ids[s], f->series[i]);
                 }
             }
         }

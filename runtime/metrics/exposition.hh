@@ -5,7 +5,8 @@
 /// the family), every series gets `shard="N"` as its first label, histograms expand into cumulative
 /// `_bucket{le=...}` series ending with `le="+Inf"`, then `_sum` and `_count`. Label values and HELP text are
 /// escaped. A series repeated with the same labels on one shard is written once (the first); a family reported
-/// with another type by a later shard keeps its first type and drops the others' series.
+/// with another type by a later shard keeps its first type and drops the others' series. A family without any
+/// series is left out.
 ///
 /// \code
 /// std::vector<percore::metrics::shard_snapshot> shards = ...;   // gathered over the bus

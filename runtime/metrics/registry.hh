@@ -27,6 +27,7 @@
 /// - A registered counter/gauge/histogram must outlive its registration.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,14 +47,20 @@ class sample_sink {
 public:
     explicit sample_sink(shard_snapshot& out) noexcept
         : _out(out) {}
-    void counter(std::string_view name, std::string_view help, const labels& l, double value);
-    void gauge(std::string_view name, std::string_view help, const labels& l, double value);
-    void histogram(std::string_view name, std::string_view help, const labels& l, const metrics::histogram& h);
+    void counter(std::string_view name, std::string_view help, labels l, double value);
+    void gauge(std::string_view name, std::string_view help, labels l, double value);
+    void histogram(std::string_view name, std::string_view help, labels l, const metrics::histogram& h);
 
 private:
+    struct name_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>()(s); }
+    };
     family_snapshot* family(std::string_view name, std::string_view help, metric_type type, const labels& l);
     shard_snapshot& _out;
-    std::unordered_map<std::string, std::size_t> _index; // family name -> position in _out.families
+    // family name -> position in _out.families; series of one family mostly come in a row: `_last` first.
+    std::unordered_map<std::string, std::size_t, name_hash, std::equal_to<>> _index;
+    std::size_t _last = SIZE_MAX;
 };
 
 /// Whether `name` is a valid metric (or label, with `label` set) name.

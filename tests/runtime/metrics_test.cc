@@ -155,6 +155,42 @@ TEST_SUITE("runtime/metrics") {
         CHECK(t == "# HELP good_two x\n# TYPE good_two gauge\ngood_two{shard=\"0\"} 2\n");
     }
 
+    TEST_CASE("a collector that unregisters itself or registers more does not derail the snapshot") {
+        registry r;
+        gauge late_value;
+        registration self;
+        registration late;
+        auto before = r.add_callback("app_before", "x", metric_type::gauge, {}, [] { return 1.0; });
+        self = r.add_collector([&](sample_sink& out) {
+            out.gauge("app_self", "x", {}, 2);
+            self.reset(); // gone after this snapshot
+            late = r.add("app_late", "x", {}, late_value);
+        });
+        auto after = r.add_callback("app_after", "x", metric_type::gauge, {}, [] { return 3.0; });
+        const std::string first = text_of(r);
+        CHECK(contains(first, "app_before{shard=\"0\"} 1\n"));
+        CHECK(contains(first, "app_self{shard=\"0\"} 2\n"));
+        CHECK(contains(first, "app_after{shard=\"0\"} 3\n"));
+        const std::string second = text_of(r);
+        CHECK_FALSE(contains(second, "app_self"));
+        CHECK(contains(second, "app_late{shard=\"0\"} 0\n"));
+        CHECK(contains(second, "app_after{shard=\"0\"} 3\n"));
+    }
+
+    TEST_CASE("repeated label sets are written once, however many series a family has") {
+        registry r;
+        auto c = r.add_collector([](sample_sink& out) {
+            for (int round = 0; round < 2; ++round) {
+                for (int i = 0; i < 300; ++i) {
+                    out.counter("app_cmd_total", "x", {{"cmd", "c" + std::to_string(i)}}, i + round * 1000);
+                }
+            }
+        });
+        const std::string t = text_of(r);
+        CHECK(occurrences(t, "app_cmd_total{") == 300);
+        CHECK(contains(t, "app_cmd_total{shard=\"0\",cmd=\"c299\"} 299\n"));
+    }
+
     TEST_CASE("families merge across shards: HELP and TYPE once, a shard label per series, duplicates dropped") {
         registry r0;
         registry r1;
