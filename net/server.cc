@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "runtime/log.hh"
+#include "runtime/metrics/registry.hh"
 #include "runtime/run.hh"
 #include "runtime/spawn.hh"
 #include "runtime/sync/gate.hh"
@@ -15,7 +16,7 @@
 namespace percore::net {
 
 namespace {
-logger server_log("server");
+logger server_log("net.server");
 } // namespace
 
 accept_mode parse_accept_mode(std::string_view text) {
@@ -31,9 +32,10 @@ accept_mode parse_accept_mode(std::string_view text) {
 /// One shard's part of a server: its listener (if it accepts), its handler and the connections it runs.
 class shard_server {
 public:
-    shard_server(server::state* owner, const std::function<connection_handler()>& make_handler)
+    shard_server(server::state* owner, const std::function<connection_handler()>& make_handler, const std::string& name)
         : _owner(owner)
-        , _handler(make_handler()) {}
+        , _handler(make_handler())
+        , _metrics(local_registry_collector(name)) {}
 
     void set_limit(std::size_t limit) noexcept { _limit = limit; }
     void bind(const socket_address& address, listen_options options) { _listener = listener::listen(address, options); }
@@ -77,6 +79,23 @@ public:
     [[nodiscard]] server_stats stats() const noexcept { return {_accepted, _rejected, _live.size(), _failed}; }
 
 private:
+    /// Per shard, read from the counters above: percore_net_connections_{open,accepted_total,refused_total,
+    /// failed_total}{server="<name>"}.
+    metrics::registration local_registry_collector(const std::string& name) {
+        return metrics::local_registry().add_collector([this, name](metrics::sample_sink& out) {
+            const metrics::labels l{{"server", name}};
+            out.gauge("percore_net_connections_open", "Connections whose handler runs now", l,
+                      static_cast<double>(_live.size()));
+            out.counter("percore_net_connections_accepted_total", "Connections accepted and handed to the handler", l,
+                        static_cast<double>(_accepted));
+            out.counter("percore_net_connections_refused_total",
+                        "Connections closed at once: over max_connections, or the server was stopping", l,
+                        static_cast<double>(_rejected));
+            out.counter("percore_net_connections_failed_total", "Connection handlers that ended with an error", l,
+                        static_cast<double>(_failed));
+        });
+    }
+
     static task<> run(shard_server* self, std::uint64_t id, connection c, gate::holder hold);
     static task<> accept_loop(shard_server* self, bool handoff);
 
@@ -92,6 +111,7 @@ private:
     std::uint64_t _rejected = 0;
     std::uint64_t _failed = 0;
     bool _stopping = false;
+    metrics::registration _metrics;
 };
 
 struct server::state {
@@ -177,7 +197,7 @@ task<> server::start() {
     const unsigned shards = shard_count();
     const std::size_t total = st->options.max_connections;
     // Each shard serves an equal share of the limit (the first ones one more when it does not divide).
-    co_await st->shards.start(st, st->make_handler);
+    co_await st->shards.start(st, st->make_handler, st->options.name);
     st->started = true;
     std::shared_ptr<state> keep = _state;
     st->hook = add_shutdown_hook([keep] { return keep->stop(); });

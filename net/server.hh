@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "net/connection.hh"
 #include "net/listener.hh"
@@ -50,6 +51,9 @@ struct server_options {
     std::size_t max_connections = 0;
     /// How long stop() lets open connections finish before it aborts their handlers.
     std::chrono::milliseconds drain_timeout{5000};
+    /// The `server` label of this server's percore_net_connections_* metrics (give each server of a program its
+    /// own).
+    std::string name = "tcp";
 };
 
 using connection_handler = std::function<task<>(connection)>;

@@ -11,6 +11,7 @@
 #include <liburing.h>
 
 #include "runtime/log.hh"
+#include "runtime/metrics/reactor_metrics.hh"
 #include "runtime/stall_detector.hh"
 
 namespace percore {
@@ -73,6 +74,7 @@ reactor::reactor(const reactor_config& config)
         _stall_watch =
             std::make_unique<detail::stall_watch>(_sched.progress(), config.stall_threshold, config.shard_id);
     }
+    _builtin_metrics = metrics::register_reactor_metrics(*this);
 }
 
 reactor::~reactor() {
@@ -173,7 +175,11 @@ reactor_stats reactor::stats() const noexcept {
             .cq_overflows = _ring.cq_overflows(),
             .cq_dropped = _ring.cq_dropped(),
             .preemptions = _preempt.expirations(),
-            .timers_fired = _timers_fired};
+            .timers_fired = _timers_fired,
+            .io_submitted = _ring.submitted(),
+            .stall_reports = _stall_watch ? _stall_watch->_reports_total.load(std::memory_order_relaxed) : 0,
+            .uptime = clock_type::now() - _epoch,
+            .idle = _idle};
 }
 
 std::uint64_t reactor::to_tick_ceil(time_point t) const noexcept {
@@ -238,6 +244,13 @@ void reactor::loop(Done done, bool stoppable) {
 }
 
 void reactor::idle() {
+    // Utilisation apart from CPU time: everything from here until work shows up counts as idle.
+    const time_point idle_from = clock_type::now();
+    struct account {
+        duration& total;
+        time_point from;
+        ~account() { total += clock_type::now() - from; }
+    } accounted{_idle, idle_from};
     duration window = _config.idle_poll;
     bool expecting = false;
     for_each_poller([&](poller& p) { expecting |= p.expecting(); });
@@ -246,7 +259,7 @@ void reactor::idle() {
         window = std::max(window, _config.reply_poll);
     }
     if (window > duration::zero()) {
-        const time_point until = clock_type::now() + window;
+        const time_point until = idle_from + window;
         do {
             if (poll_once() || _sched.has_runnable()) {
                 return;

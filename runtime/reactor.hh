@@ -30,6 +30,7 @@
 #include "runtime/detail/preempt_timer.hh"
 #include "runtime/detail/rearming_read.hh"
 #include "runtime/detail/timer_wheel.hh"
+#include "runtime/metrics/registry.hh"
 #include "runtime/poller.hh"
 #include "runtime/scheduler.hh"
 #include "runtime/task.hh"
@@ -65,6 +66,10 @@ struct reactor_stats {
     std::uint64_t cq_dropped = 0;     ///< completions the kernel dropped (its overflow list was full)
     std::uint64_t preemptions = 0;    ///< time slices that expired
     std::uint64_t timers_fired = 0;
+    std::uint64_t io_submitted = 0;  ///< SQEs handed to the kernel
+    std::uint64_t stall_reports = 0; ///< reports of the stall detector for this shard
+    duration uptime{};               ///< since the reactor was created
+    duration idle{};                 ///< of which spent idle: polling for work with nothing to run, or asleep
 };
 
 namespace detail {
@@ -145,6 +150,8 @@ public:
     [[nodiscard]] const reactor_config& config() const noexcept { return _config; }
     [[nodiscard]] unsigned shard_id() const noexcept { return _config.shard_id; }
     [[nodiscard]] reactor_stats stats() const noexcept;
+    /// This shard's metrics registry (metrics/registry.hh); the reactor registers its own counters there.
+    [[nodiscard]] metrics::registry& metrics() noexcept { return _metrics; }
 
     /// Timer ticks since this reactor started; deadlines are rounded up so a timer never fires early.
     [[nodiscard]] std::uint64_t to_tick_ceil(time_point t) const noexcept;
@@ -216,6 +223,10 @@ private:
     std::uint64_t _passes = 0;
     std::uint64_t _sleeps = 0;
     std::uint64_t _timers_fired = 0;
+    duration _idle{};
+    // Before the extensions: they (net, storage) register metrics and may still hold registrations when destroyed.
+    metrics::registry _metrics;
+    metrics::registration _builtin_metrics;
     std::unique_ptr<detail::stall_watch> _stall_watch;
     std::vector<std::pair<const void*, std::unique_ptr<reactor_extension>>> _extensions;
     alignas(64) std::atomic<unsigned> _sleeping{0};

@@ -140,6 +140,7 @@ private:
             return std::nullopt;
         }
         ++w._reports;
+        w._reports_total.fetch_add(1, std::memory_order_relaxed);
         return stall_report{w._shard, blocked, capture(w)};
     }
 

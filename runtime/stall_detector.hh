@@ -52,6 +52,8 @@ public:
     std::uint64_t _last_seen = 0;
     time_point _since{};
     unsigned _reports = 0;
+    /// Reports made for this shard, read by its metrics (the only field the shard reads besides `_capture`).
+    std::atomic<std::uint64_t> _reports_total{0};
 
     // Backtrace handshake. idle -> requested (watchdog, then signal) -> writing -> ready (handler on the shard
     // thread) -> idle (watchdog, after reading). A handler that comes too late finds `idle` and writes nothing.

@@ -51,6 +51,14 @@ public:
     [[nodiscard]] duration runtime() const noexcept { return std::chrono::nanoseconds(_runtime_ns); }
     /// Number of times a fiber of this queue was resumed.
     [[nodiscard]] std::uint64_t tasks_run() const noexcept { return _tasks_run; }
+    /// Runnable fibers waiting in this queue. Walks the run list: for metrics, not hot paths.
+    [[nodiscard]] std::size_t length() const noexcept {
+        std::size_t n = 0;
+        for (const detail::fiber* f = _head; f != nullptr; f = f->_next_runnable) {
+            ++n;
+        }
+        return n;
+    }
 
     /// Appends a runnable fiber. \shard_local
     void push(detail::fiber* f) noexcept {

@@ -236,6 +236,7 @@ void uring::fatal_submit_error(int r) {
 
 void uring::count_enter() noexcept {
     ++_enters;
+    _submitted += io_uring_sq_ready(_ring.get());
     if ((IO_URING_READ_ONCE(*_ring->sq.kflags) & IORING_SQ_CQ_OVERFLOW) != 0) {
         ++_cq_overflows;
     }

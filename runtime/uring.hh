@@ -110,6 +110,8 @@ public:
     /// Calls into the kernel (io_uring_enter) made through this object.
     [[nodiscard]] std::uint64_t enters() const noexcept { return _enters; }
     [[nodiscard]] std::uint64_t completions() const noexcept { return _completions; }
+    /// SQEs handed to the kernel (prepared SQEs pending at each io_uring_enter).
+    [[nodiscard]] std::uint64_t submitted() const noexcept { return _submitted; }
     /// Submissions that found the kernel holding completions the completion queue had no room for (it keeps them
     /// in an overflow list, at a cost, until they are reaped): a sign the queue is too small for the load.
     [[nodiscard]] std::uint64_t cq_overflows() const noexcept { return _cq_overflows; }
@@ -133,6 +135,7 @@ private:
     std::bitset<256> _ops;
     std::uint64_t _enters = 0;
     std::uint64_t _completions = 0;
+    std::uint64_t _submitted = 0;
     std::uint64_t _cq_overflows = 0;
     std::vector<set_aside_cqe> _set_aside; // consumed from the ring by get_sqe(), not yet dispatched
     std::size_t _set_aside_next = 0;

@@ -29,6 +29,13 @@ int app::run(int argc, char** argv, std::function<task<int>()> main) {
             std::fputs(describe_plan(machine, plan).c_str(), stdout);
             return 0;
         }
+        if (_config.metrics_port != 0) {
+            if (!_metrics_service) {
+                throw config_error("--metrics-port: " + _name + " does not serve metrics");
+            }
+            return run_engine(_config, machine, plan,
+                              [this, main = std::move(main)] { return _metrics_service(_config, main); });
+        }
         return run_engine(_config, machine, plan, std::move(main));
     } catch (const config_error& e) {
         std::fprintf(stderr, "%s: %s\n", _name.c_str(), e.what());

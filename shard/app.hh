@@ -10,8 +10,9 @@
 /// }
 /// \endcode
 ///
-/// Every app gets the engine flags (--shards, --cpuset, --placement, --config FILE, --print-topology, ... see
-/// shard/config.hh). Errors in them are printed with the bad value and the app exits 2 without starting.
+/// Every app gets the engine flags (--shards, --cpuset, --placement, --config FILE, --print-topology, --log-level,
+/// --log-format, --metrics-port, ... see shard/config.hh). Errors in them are printed with the bad value and the app
+/// exits 2 without starting.
 #pragma once
 
 #include <functional>
@@ -40,11 +41,17 @@ public:
     /// The resolved configuration, valid inside `main`.
     [[nodiscard]] const engine_config& config() const noexcept { return _config; }
 
+    /// What serves /metrics when --metrics-port is set: it runs on shard 0 in place of `main`, around it
+    /// (net::serve_metrics(app) installs net's HTTP endpoint). Without one, run() refuses --metrics-port.
+    using metrics_service = std::function<task<int>(const engine_config&, std::function<task<int>()> main)>;
+    void set_metrics_service(metrics_service service) { _metrics_service = std::move(service); }
+
 private:
     std::string _name;
     CLI::App _cli;
     engine_options _options;
     engine_config _config;
+    metrics_service _metrics_service;
 };
 
 } // namespace percore

@@ -102,8 +102,26 @@ shard_bus::shard_bus(bus& b, unsigned id, reactor& r)
         _slots.push_back(std::make_unique<semaphore>(b.max_in_flight()));
     }
     _touched.reserve(b.shards());
+    _peers.resize(b.shards());
     tl_local = this;
     r.add_poller(*this);
+    _metrics = r.metrics().add_collector([this](metrics::sample_sink& out) {
+        for (unsigned peer = 0; peer < shards(); ++peer) {
+            if (peer == _id) {
+                continue;
+            }
+            const metrics::labels l{{"peer", std::to_string(peer)}};
+            out.counter("percore_bus_messages_sent_total", "Cross-shard requests queued toward a peer shard", l,
+                        static_cast<double>(_peers[peer].sent));
+            out.counter("percore_bus_messages_received_total", "Cross-shard requests taken from a peer shard", l,
+                        static_cast<double>(_peers[peer].received));
+            out.gauge("percore_bus_queue_depth_messages",
+                      "Requests toward a peer it has not taken yet (waiting for ring room, or in the ring)", l,
+                      static_cast<double>(queue_depth(peer)));
+        }
+        out.counter("percore_bus_wakeups_total", "Peers woken from sleep (eventfd writes) after a flush", {},
+                    static_cast<double>(_stats.wakeups));
+    });
 }
 
 shard_bus::~shard_bus() {
@@ -137,6 +155,7 @@ void shard_bus::enqueue(unsigned target, const detail::bus_slot& slot) noexcept 
     assert(!_counted_quiet && "a shard counted quiet sends nothing: call may_send() first");
     _awaiting_delivery = false;
     ++_stats.sent;
+    ++_peers[target].sent;
     pending_slots& p = _out[target];
     p.slots.push_back(slot);
     if (p.count() >= bus::flush_batch) {
@@ -251,7 +270,7 @@ bool shard_bus::drain(RingMember ring, Handle handle) {
         while (std::size_t n = (_bus.between(peer, _id).*ring).pop(batch, 64)) {
             any = true;
             for (std::size_t i = 0; i < n; ++i) {
-                handle(batch[i]);
+                handle(batch[i], peer);
             }
         }
     }
@@ -259,7 +278,7 @@ bool shard_bus::drain(RingMember ring, Handle handle) {
 }
 
 bool shard_bus::drain_completions() {
-    return drain(&bus::rings::completions, [this](detail::bus_item* item) {
+    return drain(&bus::rings::completions, [this](detail::bus_item* item, unsigned) {
         --_outstanding;
         ++_stats.completed;
         if (item->_holds_slot) {
@@ -270,7 +289,8 @@ bool shard_bus::drain_completions() {
 }
 
 bool shard_bus::drain_requests() {
-    return drain(&bus::rings::requests, [this](detail::bus_slot& slot) {
+    return drain(&bus::rings::requests, [this](detail::bus_slot& slot, unsigned peer) {
+        ++_peers[peer].received;
         if (slot.call != nullptr) {
             ++_stats.processed; // a heap item counts when it responds
             slot.call(slot);
@@ -325,6 +345,15 @@ bool shard_bus::all_delivered() const noexcept {
         }
     }
     return true;
+}
+
+std::size_t shard_bus::queue_depth(unsigned peer) const noexcept {
+    if (peer == _id || peer >= _out.size()) {
+        return 0;
+    }
+    // write_available() is the producer's view (an acquire load of the peer's read index): ours to call.
+    const std::size_t in_ring = bus::ring_capacity - _bus.between(_id, peer).requests.write_available();
+    return _out[peer].count() + in_ring;
 }
 
 bool shard_bus::has_pending() const noexcept {

@@ -36,6 +36,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "runtime/metrics/registry.hh"
 #include "runtime/poller.hh"
 #include "runtime/reactor.hh"
 #include "runtime/sync/semaphore.hh"
@@ -163,6 +164,14 @@ public:
         std::uint64_t wakeups = 0;   ///< eventfd writes: a peer we pushed to had announced sleep
     };
     [[nodiscard]] const stats& counters() const noexcept { return _stats; }
+    /// Per peer: requests queued toward it and requests taken from it (one-way ones included).
+    struct peer_stats {
+        std::uint64_t sent = 0;
+        std::uint64_t received = 0;
+    };
+    [[nodiscard]] const peer_stats& peer_counters(unsigned peer) const noexcept { return _peers[peer]; }
+    /// Requests toward `peer` it has not taken yet: waiting here for room in the ring, plus in the ring.
+    [[nodiscard]] std::size_t queue_depth(unsigned peer) const noexcept;
 
 private:
     /// Items waiting to go back to their source (intrusive: an item is in one list at a time).
@@ -212,6 +221,8 @@ private:
     bool _counted_quiet = false;     // counted in bus::_quiet_shards (shutdown)
     bool _awaiting_delivery = false; // shutdown: quiet but for messages of ours still in a peer's rings
     stats _stats;
+    std::vector<peer_stats> _peers;
+    metrics::registration _metrics; // percore_bus_*{peer}
 };
 
 /// The queues between all shards of an engine, plus the shutdown rendezvous. Created before the shards start and

@@ -70,11 +70,19 @@ uring_mode parse_ring_mode(std::string_view text) {
                        "'");
 }
 
-log_level parse_level(std::string_view text) {
-    if (auto l = parse_log_level(text)) {
-        return *l;
+log_levels parse_levels(std::string_view text, const std::optional<log_levels>& base) {
+    try {
+        return parse_log_levels(text, base.value_or(log_levels{}));
+    } catch (const std::invalid_argument& e) {
+        throw config_error(e.what());
     }
-    throw config_error("log level must be error, warn, info, debug or trace, got '" + std::string(text) + "'");
+}
+
+log_format parse_format(std::string_view text) {
+    if (auto f = parse_log_format(text)) {
+        return *f;
+    }
+    throw config_error("log format must be text or json, got '" + std::string(text) + "'");
 }
 
 /// Runs `fn` and re-throws a config_error with the node's position prepended.
@@ -215,7 +223,7 @@ engine_config parse_engine_config(std::string_view toml_text, std::string_view s
         const auto& k = entry_k.first; // named, not bound: clang 14 cannot capture bindings
         const auto& v = entry_k.second;
         const std::string key(k.str());
-        if (key == "bus" || key == "blocking" || key == "log") {
+        if (key == "bus" || key == "blocking" || key == "log" || key == "metrics") {
             const auto* t = v.as_table();
             if (t == nullptr) {
                 fail(source_name, v, key, "must be a table");
@@ -229,7 +237,15 @@ engine_config parse_engine_config(std::string_view toml_text, std::string_view s
                 } else if (key == "blocking" && sk == "threads") {
                     c.blocking_threads = static_cast<unsigned>(get_integer(source_name, sv, full, 1, 1024));
                 } else if (key == "log" && sk == "level") {
-                    c.log = at(source_name, sv, full, [&] { return parse_level(get_string(source_name, sv, full)); });
+                    c.log = at(source_name, sv, full,
+                               [&] { return parse_levels(get_string(source_name, sv, full), c.log); });
+                } else if (key == "log" && sk == "format") {
+                    c.log_format =
+                        at(source_name, sv, full, [&] { return parse_format(get_string(source_name, sv, full)); });
+                } else if (key == "metrics" && sk == "address") {
+                    c.metrics_address = get_string(source_name, sv, full);
+                } else if (key == "metrics" && sk == "port") {
+                    c.metrics_port = static_cast<std::uint16_t>(get_integer(source_name, sv, full, 0, 65535));
                 } else {
                     fail(source_name, sv, full, "is not a known key");
                 }
@@ -239,7 +255,7 @@ engine_config parse_engine_config(std::string_view toml_text, std::string_view s
         const auto* t = v.as_table();
         if (t == nullptr) {
             fail(source_name, v, key,
-                 "is not a known key (sections: shards, reactor, task_queues, bus, blocking, log)");
+                 "is not a known key (sections: shards, reactor, task_queues, bus, blocking, log, metrics)");
         }
         if (key == "shards") {
             apply_shards(source_name, *t, c);
@@ -248,7 +264,8 @@ engine_config parse_engine_config(std::string_view toml_text, std::string_view s
         } else if (key == "task_queues") {
             apply_task_queues(source_name, *t, c);
         } else {
-            fail(source_name, v, key, "is not a known section (shards, reactor, task_queues, bus, blocking, log)");
+            fail(source_name, v, key,
+                 "is not a known section (shards, reactor, task_queues, bus, blocking, log, metrics)");
         }
     }
     return c;
@@ -280,7 +297,11 @@ engine_options::engine_options(CLI::App& app) {
     app.add_option("--bus-max-in-flight", _bus_max_in_flight, "cross-shard messages in flight per pair (256)");
     app.add_option("--blocking-threads", _blocking_threads, "threads for spawn_blocking (default 4)");
     app.add_option("--task-queue", _task_queues, "extra task queue NAME=SHARES[:latency] (repeatable)");
-    app.add_option("--log-level", _log_level, "error, warn, info, debug or trace");
+    app.add_option("--log-level", _log_level,
+                   "LEVEL[,COMPONENT=LEVEL...]: error, warn, info, debug or trace, e.g. info,net=debug,kv=warn");
+    app.add_option("--log-format", _log_format, "log lines as 'text' (default) or 'json'");
+    app.add_option("--metrics-address", _metrics_address, "address of the /metrics endpoint (default 127.0.0.1)");
+    app.add_option("--metrics-port", _metrics_port, "serve /metrics and /healthz on this port (default 0: off)");
     app.add_flag("--print-topology", _print_topology, "print the machine and the shard plan, then exit");
 }
 
@@ -335,7 +356,16 @@ engine_config engine_options::resolve() const {
         c.task_queues.push_back(std::move(cfg));
     }
     if (!_log_level.empty()) {
-        c.log = parse_level(_log_level);
+        c.log = parse_levels(_log_level, c.log);
+    }
+    if (!_log_format.empty()) {
+        c.log_format = parse_format(_log_format);
+    }
+    if (!_metrics_address.empty()) {
+        c.metrics_address = _metrics_address;
+    }
+    if (_metrics_port >= 0) {
+        c.metrics_port = static_cast<std::uint16_t>(range(_metrics_port, 0, 65535, "--metrics-port"));
     }
     return c;
 }

@@ -20,9 +20,18 @@
 /// [task_queues.background]
 /// shares = 200
 /// latency_sensitive = false
+///
+/// [log]
+/// level = "info,net=debug"   # default level, then per-component levels
+/// format = "json"            # or "text"
+///
+/// [metrics]
+/// address = "127.0.0.1"
+/// port = 9100                # 0 (default): no /metrics endpoint
 /// \endcode
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,7 +58,13 @@ struct engine_config {
     /// Messages in flight per (source, target) pair before submit_to waits.
     unsigned bus_max_in_flight = 256;
     unsigned blocking_threads = 4;
-    std::optional<log_level> log;
+    /// Default and per-component log levels ("info,net=debug"); unset: the environment's or info.
+    std::optional<log_levels> log;
+    /// Text or JSON lines; unset: PERCORE_LOG_FORMAT or text.
+    std::optional<percore::log_format> log_format;
+    /// The /metrics and /healthz endpoint (net/metrics_endpoint.hh): port 0 keeps it off.
+    std::string metrics_address = "127.0.0.1";
+    std::uint16_t metrics_port = 0;
 };
 
 /// Parses TOML text. \throws config_error naming the source, line and key (syntax error, unknown key, bad value).
@@ -86,6 +101,9 @@ private:
     long _bus_max_in_flight = -1;
     long _blocking_threads = -1;
     std::string _log_level;
+    std::string _log_format;
+    std::string _metrics_address;
+    long _metrics_port = -1;
     std::vector<std::string> _task_queues;
     bool _print_topology = false;
 };

@@ -122,7 +122,10 @@ int shard_life(engine_run& run, unsigned id, std::function<task<int>()> main,
 int run_engine(const engine_config& config, const topology& machine, const std::vector<shard_placement>& plan,
                std::function<task<int>()> main) {
     if (config.log) {
-        set_log_level(*config.log);
+        set_log_levels(*config.log);
+    }
+    if (config.log_format) {
+        set_log_format(*config.log_format);
     }
     set_blocking_threads(config.blocking_threads);
     std::optional<detail::stop_signal_block> block; // before the threads start: they inherit the mask

@@ -10,6 +10,7 @@
 #include "runtime/defer.hh"
 #include "runtime/detail/fiber.hh"
 #include "runtime/log.hh"
+#include "runtime/reactor.hh"
 #include "runtime/spawn.hh"
 #include "storage/fallbacks.hh"
 #include "storage/record.hh"
@@ -41,6 +42,21 @@ void check(const log_options& o) {
 append_log::append_log(std::string dir, log_options options)
     : _dir(std::move(dir))
     , _options(options) {
+    if (percore::detail::tl_reactor != nullptr) {
+        _metrics = metrics::local_registry().add_collector([this](metrics::sample_sink& out) {
+            const metrics::labels l{{"log", _dir}};
+            out.counter("percore_storage_log_appends_total", "Records acknowledged by the append-only log", l,
+                        static_cast<double>(_stats.appends));
+            out.counter("percore_storage_log_writes_total", "Batch writes of the append-only log", l,
+                        static_cast<double>(_stats.batches));
+            out.counter("percore_storage_log_written_bytes_total", "Bytes written by the append-only log", l,
+                        static_cast<double>(_stats.bytes_written));
+            out.counter("percore_storage_log_fdatasyncs_total", "fdatasync calls of the append-only log", l,
+                        static_cast<double>(_stats.syncs));
+            out.counter("percore_storage_log_failed_appends_total", "Appends that failed", l,
+                        static_cast<double>(_stats.failed_appends));
+        });
+    }
 }
 
 append_log::~append_log() {
@@ -315,6 +331,7 @@ task<> append_log::write_batch(batch* b) {
     _segment_size += b->size;
     _written_id = b->id;
     ++_stats.batches;
+    _stats.bytes_written += b->size;
     if (_options.policy == durability::always) {
         try {
             co_await sync_segment();

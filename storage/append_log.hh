@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "runtime/clock.hh"
+#include "runtime/metrics/registry.hh"
 #include "runtime/sync/condition_variable.hh"
 #include "runtime/sync/event.hh"
 #include "runtime/sync/gate.hh"
@@ -98,6 +99,7 @@ struct log_stats {
     std::uint64_t rotations = 0;   ///< segments started after the first
     std::uint64_t compactions = 0; ///< snapshots committed
     std::uint64_t failed_appends = 0;
+    std::uint64_t bytes_written = 0; ///< by batch writes (records, framing and sync markers)
 };
 
 class append_log;
@@ -251,6 +253,7 @@ private:
     condition_variable _progress; ///< broadcast whenever the flusher finished a step
     gate _flusher_gate;
     timer _sync_timer;
+    metrics::registration _metrics; ///< percore_storage_log_*{log="<dir>"}, read from _stats
 };
 
 } // namespace percore::storage

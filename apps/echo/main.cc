@@ -1,10 +1,11 @@
 // percore-echo: a per-core TCP echo server.
 //
 //   percore-echo [--address 127.0.0.1] [--port 7000] [--max-connections N] [--idle-timeout-ms MS]
-//                [--accept-mode reuseport|handoff] [engine flags: --shards, --cpuset, ...]
+//                [--accept-mode reuseport|handoff] [engine flags: --shards, --cpuset, --metrics-port, ...]
 //
 // Every shard accepts (SO_REUSEPORT) or shard 0 hands connections out (handoff). SIGTERM or SIGINT: stop
-// accepting, let open connections finish (--drain-timeout-ms), print the counters, exit 0.
+// accepting, let open connections finish (--drain-timeout-ms), print the counters, exit 0. With --metrics-port,
+// /metrics shows the runtime's metrics, the server's (server="echo") and percore_echo_*.
 #include <csignal>
 #include <cstdio>
 #include <stdexcept>
@@ -12,11 +13,13 @@
 
 #include "apps/echo/echo_service.hh"
 #include "net/config.hh"
+#include "net/metrics_endpoint.hh"
 #include "net/server.hh"
 #include "runtime/run.hh"
 #include "runtime/sync/event.hh"
 #include "shard/app.hh"
 #include "shard/shard_id.hh"
+#include "shard/submit_to.hh"
 
 namespace {
 
@@ -37,6 +40,8 @@ percore::task<int> run_echo(echo_options o) {
     so.mode = net::parse_accept_mode(o.accept_mode);
     so.max_connections = o.max_connections;
     so.drain_timeout = std::chrono::milliseconds(o.drain_timeout_ms);
+    so.name = "echo";
+    co_await invoke_on_all([] { echo::register_metrics(); });
     const auto idle = std::chrono::milliseconds(o.idle_timeout_ms);
     net::server srv(so, [idle] { return [idle](net::connection c) { return echo::serve(std::move(c), idle); }; });
     event stop;
@@ -61,6 +66,7 @@ percore::task<int> run_echo(echo_options o) {
 
 int main(int argc, char** argv) {
     percore::app app("percore-echo", "A per-core TCP echo server");
+    percore::net::serve_metrics(app);
     echo_options o;
     auto& cli = app.cli();
     cli.add_option("--address", o.address, "IP address to listen on (loopback by default)")->capture_default_str();

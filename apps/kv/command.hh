@@ -74,6 +74,8 @@ struct command_spec {
 [[nodiscard]] const command_spec* find_command(std::string_view name) noexcept;
 /// Every command (COMMAND, COMMAND COUNT).
 [[nodiscard]] std::span<const command_spec* const> all_commands() noexcept;
+/// `spec`'s position in all_commands() (its size for a spec not in the table): per-command counters index by it.
+[[nodiscard]] std::size_t command_index(const command_spec& spec) noexcept;
 
 /// Positions of `spec`'s keys in `argv` (which has passed the arity check).
 void key_positions(const command_spec& spec, argv_t argv, std::vector<std::size_t>& out);

@@ -32,6 +32,15 @@ struct registry {
     /// (std::unordered_map<string_view> cost ~3x the instructions: murmur hash, modulo, node chase).
     std::vector<const command_spec*> slots;
     std::size_t mask = 0;
+    /// command_index(): spec address -> position in `all`, the same kind of table (per-command counters look
+    /// it up for every command).
+    std::vector<std::pair<const command_spec*, std::size_t>> index_slots;
+    std::size_t index_mask = 0;
+
+    [[nodiscard]] std::size_t index_slot(const command_spec* s) const noexcept {
+        return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(s) >> 3) * 0x9E3779B97F4A7C15ULL >> 32) &
+               index_mask;
+    }
 
     registry() {
         for (auto family : {
@@ -63,6 +72,15 @@ struct registry {
             }
             slots[i] = s;
         }
+        index_slots.assign(size, {nullptr, 0});
+        index_mask = size - 1;
+        for (std::size_t n = 0; n < all.size(); ++n) {
+            std::size_t i = index_slot(all[n]);
+            while (index_slots[i].first != nullptr) {
+                i = (i + 1) & index_mask;
+            }
+            index_slots[i] = {all[n], n};
+        }
     }
 };
 
@@ -92,6 +110,19 @@ const command_spec* find_command(std::string_view name) noexcept {
 
 std::span<const command_spec* const> all_commands() noexcept {
     return commands().all;
+}
+
+std::size_t command_index(const command_spec& spec) noexcept {
+    const auto& r = commands();
+    for (std::size_t i = r.index_slot(&spec);; i = (i + 1) & r.index_mask) {
+        const auto& slot = r.index_slots[i];
+        if (slot.first == &spec) {
+            return slot.second;
+        }
+        if (slot.first == nullptr) {
+            return r.all.size();
+        }
+    }
 }
 
 void key_positions(const command_spec& spec, argv_t argv, std::vector<std::size_t>& out) {

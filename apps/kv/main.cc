@@ -18,6 +18,7 @@
 #include "apps/kv/session.hh"
 #include "apps/kv/settings.hh"
 #include "apps/kv/shard_state.hh"
+#include "net/metrics_endpoint.hh"
 #include "net/server.hh"
 #include "runtime/run.hh"
 #include "runtime/sync/event.hh"
@@ -74,6 +75,7 @@ percore::task<int> run_kv(kv_options o) {
     so.address = net::socket_address::from_host_port(o.s.address, o.s.port);
     so.mode = net::parse_accept_mode(o.accept_mode);
     so.drain_timeout = std::chrono::milliseconds(o.drain_timeout_ms);
+    so.name = "kv";
     // maxclients is enforced by the sessions (they answer "max number of clients reached", as Redis does).
     sharded<kv::shard_state>* sp = &shards;
     net::server srv(so, [sp] {
@@ -101,6 +103,7 @@ percore::task<int> run_kv(kv_options o) {
 
 int main(int argc, char** argv) {
     percore::app app("percore-kv", "A sharded key-value server speaking the Redis protocol");
+    percore::net::serve_metrics(app); // --metrics-port: percore_kv_* and the runtime's metrics
     kv_options o;
     auto& cli = app.cli();
     cli.add_option("--address", o.s.address, "IP address to listen on (loopback by default)")->capture_default_str();

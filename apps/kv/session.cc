@@ -409,7 +409,7 @@ task<> session::run_batches_in_rounds() {
 
 task<> session::run_barrier(const command_spec& spec, argv_t argv) {
     // Keyed commands count where they run (shard_state::execute_one); these run here, once.
-    ++local_shard().counters.commands;
+    local_shard().counters.count_command(spec);
     _argv_bytes = 0;
     for (std::string_view a : argv) {
         _argv_bytes += a.size();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "apps/kv/kv_metrics.hh"
 #include "apps/kv/persistence/command_log.hh"
 #include "apps/kv/session.hh"
 #include "runtime/preempt.hh"
@@ -72,6 +73,7 @@ void shard_state::start() {
         close_idle_clients();
     });
     _expiry_timer.arm_periodic(std::chrono::milliseconds(1000 / std::max(1U, _settings.hz)));
+    _metrics = register_kv_metrics(*this);
 }
 
 void shard_state::close_idle_clients() {
@@ -160,7 +162,7 @@ bool shard_state::make_room() {
 }
 
 void shard_state::execute_one(const command_spec& spec, argv_t argv, resp::reply_writer& out) {
-    ++counters.commands;
+    counters.count_command(spec);
     const bool writes = (spec.flags & cmd_write) != 0;
     if (writes && plog.misconf()) {
         out.error(plog.misconf_error());

@@ -19,6 +19,7 @@
 #include "apps/kv/keyspace.hh"
 #include "apps/kv/persistence/shard_log.hh"
 #include "apps/kv/settings.hh"
+#include "runtime/metrics/registry.hh"
 #include "runtime/sync/gate.hh"
 #include "runtime/sync/shared_mutex.hh"
 #include "runtime/task.hh"
@@ -56,6 +57,17 @@ struct shard_counters {
     std::uint64_t hits_at_reset = 0;
     std::uint64_t misses_at_reset = 0;
     std::uint64_t expired_at_reset = 0;
+    /// Calls per command, by command_index() (sized on first count).
+    std::vector<std::uint64_t> command_calls;
+
+    void count_command(const command_spec& spec) {
+        ++commands;
+        const std::size_t i = command_index(spec);
+        if (i >= command_calls.size()) {
+            command_calls.resize(all_commands().size() + 1);
+        }
+        ++command_calls[i];
+    }
 };
 
 class shard_state {
@@ -67,6 +79,8 @@ public:
     shard_counters counters;
     /// This shard's append-only log (`<dir>/shard-N/`), when --appendonly yes.
     shard_log plog;
+    /// Series a subsystem adds to this shard's percore_kv_* metrics (the hook for persistence status).
+    std::function<void(metrics::sample_sink&)> extra_metrics;
 
     [[nodiscard]] const settings& config() const noexcept { return _settings; }
     [[nodiscard]] settings& config() noexcept { return _settings; }
@@ -118,6 +132,7 @@ private:
     timer _expiry_timer;
     gate _background;
     bool _freeing = false;
+    metrics::registration _metrics; // percore_kv_* (kv_metrics.hh), registered by start()
 };
 
 /// Wall-clock time in ms since the epoch.

@@ -81,6 +81,24 @@ net_context::net_context(reactor& r)
         // Kernels before 5.19 (or a seccomp filter) refuse: connections then receive one heap buffer at a time.
         net_log.warn("provided buffer ring unavailable ({}): receiving without it", std::strerror(error));
     }
+    _metrics = r.metrics().add_collector([this](metrics::sample_sink& out) {
+        out.counter("percore_net_received_bytes_total", "Bytes received by TCP and Unix streams", {},
+                    static_cast<double>(_stats.bytes_received));
+        out.counter("percore_net_sent_bytes_total", "Bytes sent by TCP and Unix streams", {},
+                    static_cast<double>(_stats.bytes_sent));
+        const unsigned total = _buffers != nullptr ? _buffers->count() : 0;
+        out.gauge("percore_net_recv_buffers", "Buffers in the shard's provided-buffer receive ring", {}, total);
+        out.gauge("percore_net_recv_buffers_in_use", "Receive ring buffers holding data not yet consumed", {},
+                  total - free_buffers());
+        out.counter("percore_net_recv_enobufs_total", "Receives that found the receive ring empty (ENOBUFS)", {},
+                    static_cast<double>(_stats.recv_enobufs));
+        out.counter("percore_net_heap_receives_total",
+                    "Receives into a heap buffer because no ring buffer was free (the ENOBUFS fallback)", {},
+                    static_cast<double>(_stats.heap_receives));
+        out.counter("percore_net_receives_paused_total",
+                    "Receives stopped because a connection held too much unread data", {},
+                    static_cast<double>(_stats.receives_paused));
+    });
 }
 
 net_context::~net_context() {

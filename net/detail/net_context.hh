@@ -38,8 +38,13 @@ protected:
     ~net_object() = default;
 };
 
-/// Receive counters of one shard (metrics later read them).
+/// Stream counters of one shard (its percore_net_* metrics read them).
 struct net_stats {
+    std::uint64_t bytes_received = 0; ///< by TCP/Unix streams
+    std::uint64_t bytes_sent = 0;
+    /// Receives that ended with ENOBUFS: the provided-buffer ring was empty (the stream then falls back to a heap
+    /// buffer, counted in heap_receives).
+    std::uint64_t recv_enobufs = 0;
     /// Receives into a heap buffer because the ring had no free buffer when data arrived.
     std::uint64_t heap_receives = 0;
     /// Receives armed now that hold a heap buffer (0 whenever no data is waiting: idle readers wait with a
@@ -90,6 +95,7 @@ private:
     bool _multishot_recv = false;
     bool _multishot_accept = false;
     net_stats _stats;
+    metrics::registration _metrics;
     percore::detail::intrusive_list<net_object, net_object_tag> _objects;
 };
 

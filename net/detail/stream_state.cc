@@ -164,6 +164,7 @@ void stream_state::on_recv(int res, unsigned flags) noexcept {
             _rx_heap_ready = true;
         }
         _rx_bytes += static_cast<std::size_t>(res);
+        _ctx.stats().bytes_received += static_cast<std::uint64_t>(res);
         if (more && !_recv_cancelling &&
             (_rx_bytes >= _ctx.settings().max_unread || _rx_slots >= _ctx.max_unread_buffers())) {
             // The reader is behind: stop receiving, so the peer sees a full window instead of this connection
@@ -179,6 +180,7 @@ void stream_state::on_recv(int res, unsigned flags) noexcept {
         if (res == 0) {
             _rx_eof = true;
         } else if (res == -ENOBUFS || res == -ECANCELED) {
+            _ctx.stats().recv_enobufs += res == -ENOBUFS ? 1 : 0;
             _rx_heap.reset(); // the ring ran dry / we stopped it; a waiting reader re-arms below
         } else {
             _rx_error = -res;
@@ -260,6 +262,7 @@ void stream_state::on_send(int res, unsigned) noexcept {
     }
     if (res > 0) {
         _sent += static_cast<std::uint64_t>(res);
+        _ctx.stats().bytes_sent += static_cast<std::uint64_t>(res);
         auto left = static_cast<std::size_t>(res);
         while (left > 0) {
             buffer& front = _tx[_tx_head];

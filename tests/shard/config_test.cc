@@ -84,7 +84,8 @@ level = "debug"
         CHECK(c.task_queues[1].latency_sensitive);
         CHECK(c.bus_max_in_flight == 64);
         CHECK(c.blocking_threads == 2);
-        CHECK(c.log == log_level::debug);
+        REQUIRE(c.log.has_value());
+        CHECK(c.log->level == log_level::debug);
         CHECK_FALSE(parse_engine_config("[shards]\ncount = \"auto\"\n", "x").placement.shards.has_value());
     }
 
@@ -103,6 +104,8 @@ level = "debug"
         CHECK(parse_error("[reactor]\ntask_quota_us = 1\n").find("10..1000000") != std::string::npos);
         CHECK(parse_error("[task_queues.x]\nshares = 0\n").find("task_queues.x.shares") != std::string::npos);
         CHECK(parse_error("[log]\nlevel = \"loud\"\n").find("'loud'") != std::string::npos);
+        CHECK(parse_error("[log]\nformat = \"xml\"\n").find("'xml'") != std::string::npos);
+        CHECK(parse_error("[metrics]\nport = 70000\n").find("metrics.port") != std::string::npos);
         CHECK_THROWS_AS(load_engine_config("/nonexistent/percore.toml"), config_error);
     }
 
@@ -127,6 +130,28 @@ level = "debug"
         CHECK(from_flags({"--smp", "auto"}).placement.shards == std::nullopt);
     }
 
+    TEST_CASE("log levels per component, log format and the metrics endpoint come from the file and the flags") {
+        const engine_config f = parse_engine_config(
+            "[log]\nlevel = \"warn,net=debug\"\nformat = \"json\"\n[metrics]\nport = 9100\n", "test.toml");
+        REQUIRE(f.log.has_value());
+        CHECK(f.log->level == log_level::warn);
+        REQUIRE(f.log->components.size() == 1);
+        CHECK(f.log->components[0] == std::pair<std::string, log_level>{"net", log_level::debug});
+        CHECK(f.log_format == log_format::json);
+        CHECK(f.metrics_port == 9100);
+        CHECK(f.metrics_address == "127.0.0.1");
+        const engine_config c = from_flags({"--log-level", "info,net=debug,kv=warn", "--log-format", "text",
+                                            "--metrics-port", "0", "--metrics-address", "127.0.0.2"});
+        REQUIRE(c.log.has_value());
+        CHECK(c.log->level == log_level::info);
+        CHECK(c.log->components.size() == 2);
+        CHECK(c.log_format == log_format::text);
+        CHECK(c.metrics_port == 0);
+        CHECK(c.metrics_address == "127.0.0.2");
+        CHECK_FALSE(from_flags({}).log.has_value());
+        CHECK(from_flags({}).metrics_port == 0); // off by default
+    }
+
     TEST_CASE("bad flags are refused naming the value") {
         auto error_of = [](std::vector<std::string> args) -> std::string {
             try {
@@ -144,6 +169,9 @@ level = "debug"
         CHECK(error_of({"--task-queue", "bg"}).find("NAME=SHARES") != std::string::npos);
         CHECK(error_of({"--task-queue", "bg=10:fast"}).find("':latency'") != std::string::npos);
         CHECK(error_of({"--log-level", "chatty"}).find("'chatty'") != std::string::npos);
+        CHECK(error_of({"--log-level", "info,net=loud"}).find("'loud'") != std::string::npos);
+        CHECK(error_of({"--log-format", "xml"}).find("'xml'") != std::string::npos);
+        CHECK(error_of({"--metrics-port", "70000"}).find("--metrics-port must be in 0..65535") != std::string::npos);
         CHECK(error_of({"--config", "/nonexistent.toml"}).find("/nonexistent.toml") != std::string::npos);
     }
 }

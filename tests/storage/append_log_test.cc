@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/metrics/registry.hh"
 #include "runtime/spawn.hh"
 #include "runtime/timer.hh"
 #include "storage/append_log.hh"
@@ -63,6 +64,29 @@ std::vector<marker_at> markers_of(const std::string& path, std::uint64_t seq) {
 } // namespace
 
 TEST_SUITE("storage/append_log") {
+
+    RUNTIME_TEST_CASE("the log's metrics count what it did: appends, batch writes, bytes and fdatasyncs") {
+        test::tmpdir dir;
+        constexpr std::uint64_t batch = sync_marker_size + framed_size(40);
+        test::opened_log o = co_await test::open_log(dir.path());
+        co_await append_numbered(*o.log, 0, 3, 1); // one at a time under `always`: three batches, three syncs
+        const metrics::shard_snapshot s = metrics::local_registry().snapshot();
+        co_await o.log->close();
+        auto value = [&](const std::string& name) {
+            for (const auto& f : s.families) {
+                if (f.name == name && f.series.size() == 1 && f.series[0].labels.size() == 1 &&
+                    f.series[0].labels[0] == std::pair<std::string, std::string>{"log", dir.path()}) {
+                    return f.series[0].value;
+                }
+            }
+            return -1.0;
+        };
+        CHECK(value("percore_storage_log_appends_total") == 3);
+        CHECK(value("percore_storage_log_writes_total") == 3);
+        CHECK(value("percore_storage_log_written_bytes_total") == 3 * batch);
+        CHECK(value("percore_storage_log_fdatasyncs_total") == 3);
+        CHECK(value("percore_storage_log_failed_appends_total") == 0);
+    }
 
     RUNTIME_TEST_CASE("every batch starts with a sync marker saying what the last completed fdatasync covered") {
         test::tmpdir dir;
