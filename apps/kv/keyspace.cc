@@ -31,6 +31,7 @@ key_node* keyspace::live(std::string_view key, std::uint64_t h) {
     key_node* n = lookup(key, h);
     if (n != nullptr && expired(n)) {
         ++_expired;
+        expiring(n);
         delete_node(n, h);
         return nullptr;
     }
@@ -301,6 +302,7 @@ std::optional<std::string> keyspace::random_key() {
             return std::string(n->key());
         }
         ++_expired;
+        expiring(n);
         delete_node(n, key_hash(n->key()));
     }
     return std::nullopt;
@@ -341,6 +343,7 @@ std::size_t keyspace::active_expire_cycle(std::int64_t budget_us) {
             if (_expires.at(n) <= _now) {
                 ++_expired;
                 ++expired_now;
+                expiring(n);
                 delete_node(n, key_hash(n->key()));
             }
         }

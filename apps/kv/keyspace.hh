@@ -131,6 +131,13 @@ public:
     /// From now on, also append every changed key to `journal` (null: stop). A scratch keyspace uses it to know
     /// what to write back.
     void set_journal(std::vector<std::string>* journal) noexcept { _journal = journal; }
+    /// Called with each key deleted because its TTL passed (lazily or by the active cycle), before it goes: the
+    /// log records the deletion, so a replay never revives it. Null: nobody is told.
+    using expire_hook = void (*)(void* ctx, std::string_view key);
+    void set_expire_hook(expire_hook hook, void* ctx) noexcept {
+        _expire_hook = hook;
+        _expire_ctx = ctx;
+    }
 
     // ---- point-in-time snapshots (driven by apps/kv/snapshot/snapshot_writer.hh)
     /// Receives keys for a snapshot: `expiry_ms` is 0 for a key without one. It must not touch the keyspace.
@@ -214,6 +221,13 @@ private:
     std::vector<std::string>* _journal = nullptr;
     key_saver* _saver = nullptr; ///< the running snapshot's, or null
     bool _snapshot_parity = false;
+    expire_hook _expire_hook = nullptr;
+    void* _expire_ctx = nullptr;
+    void expiring(const key_node* n) {
+        if (_expire_hook != nullptr) {
+            _expire_hook(_expire_ctx, n->key());
+        }
+    }
     std::int64_t _now = 0;
     std::int64_t _epoch = 0;
     std::size_t _memory = 0; ///< nodes and their values' allocations (memory() adds the tables)

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "apps/kv/resp/request_parser.hh"
+#include "storage/append_log.hh"
 
 namespace percore::kv {
 
@@ -23,9 +24,15 @@ struct settings {
     resp::parse_limits limits{};
     std::uint64_t timeout_s = 0; ///< close clients idle this long (0: never)
     unsigned hz = 10;            ///< active expiry cycles per second
-    std::string dir = ".";       ///< data directory (persistence comes with the next milestone)
+    std::string dir = ".";       ///< data directory: the lock file and each shard's log (`shard-N/`)
+    bool appendonly = false;     ///< each shard logs its writes and replays its log at start
+    storage::durability appendfsync = storage::durability::everysec; ///< Redis's appendfsync: always, everysec, no
+    bool repair_log = false; ///< recovery keeps the valid prefix of a log damaged before its tail
 };
 
 [[nodiscard]] const char* to_string(eviction_policy p) noexcept;
+[[nodiscard]] const char* to_string(storage::durability d) noexcept;
+/// "always", "everysec" or "no" (any case). \return false for anything else
+[[nodiscard]] bool parse_durability(std::string_view s, storage::durability& out) noexcept;
 
 } // namespace percore::kv

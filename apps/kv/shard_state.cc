@@ -1,7 +1,9 @@
 #include "apps/kv/shard_state.hh"
 
+#include <algorithm>
 #include <chrono>
 
+#include "apps/kv/persistence/command_log.hh"
 #include "apps/kv/session.hh"
 #include "shard/shard_id.hh"
 
@@ -17,6 +19,31 @@ const char* to_string(eviction_policy p) noexcept {
     return "?";
 }
 
+const char* to_string(storage::durability d) noexcept {
+    switch (d) {
+    case storage::durability::always:
+        return "always";
+    case storage::durability::everysec:
+        return "everysec";
+    case storage::durability::no:
+        return "no";
+    }
+    return "?";
+}
+
+bool parse_durability(std::string_view s, storage::durability& out) noexcept {
+    for (auto d : {storage::durability::always, storage::durability::everysec, storage::durability::no}) {
+        const std::string_view name = to_string(d);
+        if (s.size() == name.size() && std::equal(s.begin(), s.end(), name.begin(), [](char a, char b) {
+                return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+            })) {
+            out = d;
+            return true;
+        }
+    }
+    return false;
+}
+
 std::int64_t now_ms() noexcept {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
@@ -24,6 +51,14 @@ std::int64_t now_ms() noexcept {
 
 shard_state::shard_state(settings s)
     : _settings(std::move(s)) {
+    db.set_expire_hook(&shard_state::on_expire, this);
+}
+
+void shard_state::on_expire(void* self, std::string_view key) {
+    auto* st = static_cast<shard_state*>(self);
+    if (st->plog.recording()) {
+        st->plog.record_del(st->db.now(), key);
+    }
 }
 
 void shard_state::start() {
@@ -31,6 +66,7 @@ void shard_state::start() {
         db.set_now(now_ms());
         // A bounded slice per tick (a quarter of the tick at most, as Redis's slow cycle).
         db.active_expire_cycle(static_cast<std::int64_t>(250'000 / std::max(1U, _settings.hz)));
+        plog.commit_soon(); // the deletions it recorded
         close_idle_clients();
     });
     _expiry_timer.arm_periodic(std::chrono::milliseconds(1000 / std::max(1U, _settings.hz)));
@@ -66,7 +102,7 @@ void shard_state::reconfigure(const settings& s) {
 
 task<> shard_state::stop() {
     _expiry_timer.cancel();
-    co_return;
+    co_await plog.close();
 }
 
 std::size_t shard_state::client_share() const noexcept {
@@ -94,6 +130,9 @@ bool shard_state::make_room() {
             break;
         }
         db.erase(*victim);
+        if (plog.recording()) {
+            plog.record_del(db.now(), *victim);
+        }
         ++counters.evicted_keys;
     }
     return db.memory() <= limit;
@@ -101,12 +140,26 @@ bool shard_state::make_room() {
 
 void shard_state::execute_one(const command_spec& spec, argv_t argv, resp::reply_writer& out) {
     ++counters.commands;
+    const bool writes = (spec.flags & cmd_write) != 0;
+    if (writes && plog.misconf()) {
+        out.error(plog.misconf_error());
+        return;
+    }
     if ((spec.flags & cmd_denyoom) != 0 && _settings.maxmemory != 0 && !make_room()) {
         out.error(err_oom);
         return;
     }
     exec_context ctx{db, out, *this};
-    spec.fn(ctx, argv);
+    if (writes && plog.recording()) {
+        const std::uint64_t before = db.changes();
+        const std::size_t reply_at = out.bytes().size();
+        spec.fn(ctx, argv);
+        if (db.changes() != before) {
+            log_command(*this, spec, argv, std::string_view(out.bytes()).substr(reply_at));
+        }
+    } else {
+        spec.fn(ctx, argv);
+    }
     db.settle(); // values the command changed in place are re-measured (maxmemory, INFO)
 }
 
@@ -123,20 +176,45 @@ void shard_state::execute(batch& b) {
     }
 }
 
+void shard_state::refuse_writes(batch& b, std::size_t first, std::size_t from) {
+    // Rebuilt in place: read replies stay (what they saw was there), write replies become the error.
+    std::string replies = b.replies.substr(0, from);
+    resp::reply_writer out(replies, b.protocol);
+    const std::string error = plog.misconf_error();
+    std::size_t begin = from;
+    for (std::size_t i = first; i < b.ends.size(); ++i) {
+        const std::size_t end = b.ends[i] - b.trimmed;
+        if ((b.specs[i]->flags & cmd_write) != 0) {
+            out.error(error);
+        } else {
+            replies.append(b.replies, begin, end - begin);
+        }
+        begin = end;
+        b.ends[i] = b.trimmed + replies.size();
+    }
+    b.replies = std::move(replies);
+}
+
 task<> shard_state::run(batch& b) {
+    const std::size_t first = b.ends.size();
+    const std::size_t from = b.replies.size();
     // Uncontended (no multi-shard operation holds the lock or waits for it): run at once.
     if (b.writes ? lock.try_lock() : lock.try_lock_shared()) {
         execute(b);
         b.writes ? lock.unlock() : lock.unlock_shared();
-        co_return;
-    }
-    if (b.writes) {
-        co_await lock.lock();
     } else {
-        co_await lock.lock_shared();
+        if (b.writes) {
+            co_await lock.lock();
+        } else {
+            co_await lock.lock_shared();
+        }
+        execute(b);
+        b.writes ? lock.unlock() : lock.unlock_shared();
     }
-    execute(b);
-    b.writes ? lock.unlock() : lock.unlock_shared();
+    // The append starts before anything else can run here: log order is apply order. Replies wait for it.
+    if (plog.has_pending() && !co_await plog.commit()) {
+        refuse_writes(b, first, from);
+    }
 }
 
 } // namespace percore::kv

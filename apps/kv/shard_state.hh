@@ -17,6 +17,7 @@
 
 #include "apps/kv/command.hh"
 #include "apps/kv/keyspace.hh"
+#include "apps/kv/persistence/shard_log.hh"
 #include "apps/kv/settings.hh"
 #include "runtime/sync/gate.hh"
 #include "runtime/sync/shared_mutex.hh"
@@ -64,16 +65,20 @@ public:
     keyspace db;
     shared_mutex lock;
     shard_counters counters;
+    /// This shard's append-only log (`<dir>/shard-N/`), when --appendonly yes.
+    shard_log plog;
 
     [[nodiscard]] const settings& config() const noexcept { return _settings; }
     [[nodiscard]] settings& config() noexcept { return _settings; }
 
     /// Runs `b`'s commands not run yet, in order, within its reply budget (waiting for `lock` first if a
-    /// multi-shard operation holds it).
+    /// multi-shard operation holds it). With a log, returns once what they changed is acknowledged under the
+    /// policy (group commit); if that failed, their write commands reply -MISCONF instead.
     task<> run(batch& b);
     /// Runs them now. \pre the caller holds `lock` (or knows nobody does)
     void execute(batch& b);
-    /// Runs one command into `out`: the maxmemory check, then the command.
+    /// Runs one command into `out`: the MISCONF and maxmemory checks, then the command; what it changed is
+    /// recorded in the log's pending record.
     void execute_one(const command_spec& spec, argv_t argv, resp::reply_writer& out);
 
     /// Frees memory past this shard's share of maxmemory (allkeys-lru). \return false if still over it
@@ -93,6 +98,10 @@ public:
     task<> stop();
 
 private:
+    /// After a failed commit: the write commands `b` ran from `first` on reply -MISCONF (`from` is where their
+    /// replies start in b.replies).
+    void refuse_writes(batch& b, std::size_t first, std::size_t from);
+    static void on_expire(void* self, std::string_view key);
     /// Closes connections idle past `timeout` (the expiry timer calls it).
     void close_idle_clients();
 

@@ -1,0 +1,181 @@
+/// \file
+/// \brief `shard_log`: one shard's append-only log (`<dir>/shard-N/`): recovery into the keyspace at start, one
+/// record per batch of commands that changed data, group commit, multi-shard transactions, and the MISCONF state
+/// after a failed write or fdatasync.
+///
+/// \code
+/// // at start, on every shard (main.cc): first the transaction census, then the replay
+/// auto census = co_await shard_log::census(dir, repair);                 // txn ids this shard's log holds
+/// co_await st.plog.open(st, dir, {.policy = durability::always}, complete_txns);   // replays through the command
+/// table
+/// // while serving (shard_state::execute / run)
+/// st.plog.record(argv);                       // after a command that changed data (or its rewritten effect)
+/// bool durable = co_await st.plog.commit();   // the batch's record: returns once acknowledged under the policy
+/// \endcode
+///
+/// Invariants
+/// - Shard-local: the log, the pending record and the MISCONF state belong to the shard's thread.
+/// - Records are appended in the order the shard applied their commands: a batch's commands are encoded while
+///   it runs (synchronously, under `shard_state::lock`) and its commit() starts the append before any other batch
+///   can run, so log order is apply order.
+/// - A multi-shard write (between begin_txn() and commit_txn()) records into its own buffer; each participant
+///   appends one record carrying the txn id and the participants, while the coordinator still holds every
+///   participant's lock; the locks are released only once every part is durable. So an incomplete transaction
+///   is the last record of each log that holds a part of it, and recovery drops it (all or nothing).
+/// - Once an append fails (write or fdatasync), no record appended after it is acknowledged either (it may
+///   depend on what failed), writes are refused with -MISCONF, and a reload (every second until it works) rebuilds
+///   the keyspace from the log under the shard's exclusive lock, so memory never keeps what the disk lost.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "apps/kv/command.hh"
+#include "runtime/sync/condition_variable.hh"
+#include "runtime/sync/gate.hh"
+#include "runtime/task.hh"
+#include "storage/append_log.hh"
+
+namespace percore::kv {
+
+class shard_state;
+
+/// What a shard's log holds of multi-shard transactions (recovery's first pass).
+struct txn_census {
+    /// id -> participants, for every transaction record of the log.
+    std::vector<std::pair<std::uint64_t, std::vector<unsigned>>> txns;
+    storage::recovery_report report; ///< the torn tail cut, the repair done (the replay finds nothing more)
+};
+
+/// Transaction ids complete on every participant (recovery applies only those).
+using txn_set = std::unordered_set<std::uint64_t>;
+
+/// What INFO persistence shows of one shard.
+struct log_status {
+    bool enabled = false;
+    bool misconf = false;
+    std::string last_error;      ///< why the last append failed ("" if none)
+    std::uint64_t size = 0;      ///< bytes in the log directory's segments
+    std::uint64_t base_size = 0; ///< of which the log held when it was opened
+    std::uint64_t records = 0;   ///< records appended since start
+    std::uint64_t commands = 0;  ///< commands in them
+    std::uint64_t failed_appends = 0;
+    std::uint64_t syncs = 0;       ///< fdatasync calls of the log
+    std::uint64_t batches = 0;     ///< writes of the log (group commits)
+    std::uint64_t loaded_keys = 0; ///< keys after the last replay
+    std::uint64_t loaded_records = 0;
+    std::uint64_t load_ms = 0;
+    std::uint64_t reloads = 0; ///< rebuilds after a failure
+};
+
+class shard_log {
+public:
+    shard_log() = default;
+    shard_log(const shard_log&) = delete;
+    shard_log& operator=(const shard_log&) = delete;
+    ~shard_log();
+
+    /// The log directory of shard `shard` under the data directory.
+    [[nodiscard]] static std::string directory(const std::string& data_dir, unsigned shard);
+    /// Recovery's first pass over `dir` (cuts a torn tail; refuses corruption unless `repair`): which
+    /// transactions the log holds parts of. \throws storage::log_corruption_error, std::system_error \shard_local
+    static task<txn_census> census(std::string dir, bool repair);
+
+    /// Opens the log in `dir` and replays it into `st` (only the transactions in `complete`), then appends to it.
+    /// \throws storage::log_corruption_error, std::system_error, std::runtime_error (a malformed payload)
+    /// \shard_local
+    task<> open(shard_state& st, std::string dir, storage::log_options options, txn_set complete);
+    /// Opens the log in `dir` without replaying it and makes it a snapshot of `st`'s keyspace (CONFIG SET
+    /// appendonly yes). The caller holds `st.lock` exclusively. \shard_local
+    task<> start_from_memory(shard_state& st, std::string dir, storage::log_options options);
+    /// Syncs and closes the log (SHUTDOWN, SIGTERM, CONFIG SET appendonly no). \shard_local
+    task<> close();
+    /// Closes and reopens the log with another policy (CONFIG SET appendfsync), without touching the keyspace.
+    task<> set_policy(storage::durability policy);
+
+    [[nodiscard]] bool enabled() const noexcept { return _log != nullptr; }
+    /// \pre enabled()
+    [[nodiscard]] storage::append_log& log() noexcept { return *_log; }
+    [[nodiscard]] storage::durability policy() const noexcept { return _options.policy; }
+
+    // ---- while commands run (\shard_local, synchronous)
+    /// Whether commands that change data must be recorded now (a log is open and no replay runs).
+    [[nodiscard]] bool recording() const noexcept { return _log != nullptr && !_replaying; }
+    /// Records one command (or the command that has its effect), to run at `clock` on replay.
+    void record(std::int64_t clock, argv_t argv);
+    /// Records the deletion of `key` (expiry, eviction).
+    void record_del(std::int64_t clock, std::string_view key);
+    /// Records the current value of `key` in `st` as commands (its deletion if absent).
+    void record_value(std::int64_t clock, shard_state& st, std::string_view key);
+    [[nodiscard]] bool has_pending() const noexcept { return !_pending.empty(); }
+    /// Appends what was recorded since the last commit as one record. \return true once it is acknowledged
+    /// under the policy; false if it (or an earlier record) failed: the shard is then in MISCONF.
+    task<bool> commit();
+    /// commit() in the background (what the expiry timer recorded).
+    void commit_soon();
+
+    // ---- multi-shard writes (\shard_local)
+    /// From now on, records go to this transaction's part (the shard's lock is held exclusively).
+    void begin_txn() noexcept { _in_txn = true; }
+    /// Whether this transaction recorded anything here. Recording goes back to normal.
+    bool end_txn() noexcept {
+        _in_txn = false;
+        return !_txn_part.empty();
+    }
+    /// Appends this shard's part of transaction `id` (after end_txn() returned true on every participant).
+    task<bool> commit_txn(std::uint64_t id, std::vector<unsigned> participants);
+    /// A fresh transaction id, unique over the shards and over restarts.
+    [[nodiscard]] static std::uint64_t next_txn_id() noexcept;
+
+    // ---- errors
+    /// Writes are refused with -MISCONF (an append failed and the keyspace is not rebuilt from the log yet).
+    [[nodiscard]] bool misconf() const noexcept { return _misconf; }
+    /// The error text for a refused write: Redis's "MISCONF Errors writing to the AOF file: ...".
+    [[nodiscard]] std::string misconf_error() const;
+    [[nodiscard]] log_status status() const;
+    void set_load_report(std::uint64_t keys, std::uint64_t ms) noexcept {
+        _status.loaded_keys = keys;
+        _status.load_ms = ms;
+    }
+
+private:
+    task<> open_log(bool replay);
+    void replay(std::span<const std::byte> payload);
+    void on_failure(std::uint64_t seq, const std::string& why);
+    task<> reload_loop(gate::holder hold);
+    task<bool> append_now(std::string record);
+    std::string take(std::string& from);
+    void record_to(std::string& out, std::optional<std::int64_t>& out_clock, std::int64_t clock, argv_t argv);
+
+    shard_state* _st = nullptr;
+    std::string _dir;
+    storage::log_options _options;
+    std::unique_ptr<storage::append_log> _log;
+    txn_set _complete; ///< transactions applied at recovery (a reload applies the same)
+    bool _replaying = false;
+    std::string _pending;
+    std::optional<std::int64_t> _pending_clock;
+    bool _in_txn = false;
+    std::string _txn_part;
+    std::optional<std::int64_t> _txn_clock;
+    std::vector<std::string> _spare;           ///< payload buffers kept for reuse
+    std::uint64_t _appended = 0;               ///< sequence number of the last append started
+    std::optional<std::uint64_t> _failed_from; ///< appends from this one on are not acknowledged
+    bool _misconf = false;
+    std::string _misconf_reason; ///< strerror text of the failure
+    bool _reloading = false;
+    unsigned _inflight = 0; ///< commits waiting for their append
+    condition_variable _idle;
+    log_status _status;
+    std::unique_ptr<gate> _background = std::make_unique<gate>(); ///< commit_soon() and the reload
+    std::vector<std::string_view> _argv_scratch;
+    std::string _reply_scratch;
+};
+
+} // namespace percore::kv
