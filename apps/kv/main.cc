@@ -30,6 +30,8 @@ struct kv_options {
     std::string policy = "noeviction";
     std::string max_bulk = "512mb";
     std::string query_buffer_limit = "1gb";
+    std::string log_rewrite_min_size = "64mb";
+    std::string snapshot_buffer = "4mb";
     unsigned drain_timeout_ms = 5000;
     std::string accept_mode = "reuseport";
 };
@@ -100,6 +102,15 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     cli.add_option("--hz", o.s.hz, "active expiry cycles per second")->capture_default_str();
     cli.add_option("--dir", o.s.dir, "data directory (created if missing)")->capture_default_str();
+    cli.add_option("--log-rewrite-min-size", o.log_rewrite_min_size,
+                   "a shard's log is rewritten as a snapshot once past this size... (CONFIG auto-aof-rewrite-min-size)")
+        ->capture_default_str();
+    cli.add_option("--log-rewrite-percentage", o.s.log_rewrite_percentage,
+                   "...and grown this many percent over its size after the last rewrite (0: never automatically)")
+        ->capture_default_str();
+    cli.add_option("--snapshot-buffer", o.snapshot_buffer,
+                   "bytes of snapshot records a shard may hold unwritten; past it, its writes wait for the disk")
+        ->capture_default_str();
     cli.add_option("--drain-timeout-ms", o.drain_timeout_ms,
                    "on SIGTERM, how long open connections may finish before they are cut")
         ->capture_default_str();
@@ -128,6 +139,17 @@ int main(int argc, char** argv) {
             co_return 2;
         }
         o.s.limits.max_query_buffer = bytes;
+        if (!percore::kv::parse_memory(o.log_rewrite_min_size, bytes)) {
+            std::fprintf(stderr, "percore-kv: --log-rewrite-min-size %s: not a memory value\n",
+                         o.log_rewrite_min_size.c_str());
+            co_return 2;
+        }
+        o.s.log_rewrite_min_size = bytes;
+        if (!percore::kv::parse_memory(o.snapshot_buffer, bytes) || bytes == 0) {
+            std::fprintf(stderr, "percore-kv: --snapshot-buffer %s: not a memory value\n", o.snapshot_buffer.c_str());
+            co_return 2;
+        }
+        o.s.snapshot_buffer = bytes;
         co_return co_await run_kv(o);
     });
 }

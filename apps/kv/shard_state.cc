@@ -68,6 +68,7 @@ void shard_state::start() {
         db.active_expire_cycle(static_cast<std::int64_t>(250'000 / std::max(1U, _settings.hz)));
         plog.commit_soon(); // the deletions it recorded
         close_idle_clients();
+        snapshots.maybe_rewrite(*this);
     });
     _expiry_timer.arm_periodic(std::chrono::milliseconds(1000 / std::max(1U, _settings.hz)));
 }
@@ -102,6 +103,7 @@ void shard_state::reconfigure(const settings& s) {
 
 task<> shard_state::stop() {
     _expiry_timer.cancel();
+    co_await snapshots.stop(); // before the log closes under it
     co_await plog.close();
 }
 
@@ -196,6 +198,10 @@ void shard_state::refuse_writes(batch& b, std::size_t first, std::size_t from) {
 }
 
 task<> shard_state::run(batch& b) {
+    // A snapshot's unwritten records are at their bound: nothing runs (and adds to them) until the disk catches up.
+    if (snapshots.over_limit()) [[unlikely]] {
+        co_await snapshots.wait_for_room();
+    }
     const std::size_t first = b.ends.size();
     const std::size_t from = b.replies.size();
     // Uncontended (no multi-shard operation holds the lock or waits for it): run at once.

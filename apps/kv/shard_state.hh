@@ -19,6 +19,7 @@
 #include "apps/kv/keyspace.hh"
 #include "apps/kv/persistence/shard_log.hh"
 #include "apps/kv/settings.hh"
+#include "apps/kv/snapshot/shard_snapshots.hh"
 #include "runtime/sync/gate.hh"
 #include "runtime/sync/shared_mutex.hh"
 #include "runtime/task.hh"
@@ -67,6 +68,8 @@ public:
     shard_counters counters;
     /// This shard's append-only log (`<dir>/shard-N/`), when --appendonly yes.
     shard_log plog;
+    /// Snapshots of `db` into the log (BGSAVE, BGREWRITEAOF, the automatic rewrite).
+    shard_snapshots snapshots;
 
     [[nodiscard]] const settings& config() const noexcept { return _settings; }
     [[nodiscard]] settings& config() noexcept { return _settings; }

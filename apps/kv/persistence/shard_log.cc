@@ -147,6 +147,9 @@ task<> shard_log::start_from_memory(shard_state& st, std::string dir, storage::l
 }
 
 task<> shard_log::close() {
+    if (_st != nullptr) {
+        co_await _st->snapshots.interrupt(); // its compaction refers to the log
+    }
     co_await _background->close();
     _background = std::make_unique<gate>();
     co_await _idle.wait([this] { return _inflight == 0; });
@@ -166,6 +169,7 @@ task<> shard_log::set_policy(storage::durability policy) {
     if (!_log) {
         co_return;
     }
+    co_await _st->snapshots.interrupt(); // its compaction refers to the log
     co_await _log->close();
     _log.reset();
     co_await open_log(false);
@@ -315,6 +319,7 @@ task<> shard_log::reload_loop(gate::holder hold) {
         try {
             // Appends still in flight end first (they refer to the log's batches).
             co_await _idle.wait([this] { return _inflight == 0; });
+            co_await st.snapshots.interrupt(); // its compaction refers to the log
             if (_log) {
                 try {
                     co_await _log->close();

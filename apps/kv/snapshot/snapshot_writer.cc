@@ -3,6 +3,7 @@
 #include <exception>
 #include <optional>
 #include <span>
+#include <stdexcept>
 
 #include "apps/kv/snapshot/key_records.hh"
 #include "runtime/preempt.hh"
@@ -28,7 +29,16 @@ void snapshot_writer::save(std::string_view key, const object& value, std::int64
     if (!_in_step) {
         ++_stats.by_writes;
     }
-    _pending_bytes += write_key_records(key, value, expiry_ms, _pending);
+    // Small keys share records (a payload may hold several commands): fewer frames, checksums and allocations.
+    _pending_bytes += write_key_records(key, value, expiry_ms, _scratch);
+    for (std::string& r : _scratch) {
+        if (!_pending.empty() && _pending.back().size() + r.size() <= snapshot_chunk_bytes) {
+            _pending.back() += r;
+        } else {
+            _pending.push_back(std::move(r));
+        }
+    }
+    _scratch.clear();
     _stats.peak_pending = std::max(_stats.peak_pending, _pending_bytes);
 }
 
@@ -61,6 +71,11 @@ task<> snapshot_writer::run(storage::append_log& log) {
     std::uint64_t cursor = 0;
     bool walked = false;
     while (!walked || !_pending.empty()) {
+        if (_cancelled && !_discard) {
+            error = std::make_exception_ptr(std::runtime_error("cancelled (the server is stopping)"));
+            _discard = true;
+            drop_pending();
+        }
         if (!walked && !over_limit()) {
             _in_step = true;
             cursor = _db.snapshot_step(cursor, _options.keys_per_step);

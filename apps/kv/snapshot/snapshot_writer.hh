@@ -69,6 +69,9 @@ public:
     /// Returns once pending is below its limit (or the snapshot is over). \shard_local
     task<> wait_for_room();
 
+    /// Makes run() give up soon (shutdown): the walk finishes without writing and the snapshot is abandoned.
+    void cancel() noexcept { _cancelled = true; }
+
     [[nodiscard]] const snapshot_stats& stats() const noexcept { return _stats; }
     [[nodiscard]] std::size_t pending_bytes() const noexcept { return _pending_bytes; }
 
@@ -79,11 +82,13 @@ private:
 
     keyspace& _db;
     snapshot_options _options;
-    std::deque<std::string> _pending;
+    std::deque<std::string> _pending; ///< records to write; small keys share one, up to snapshot_chunk_bytes
+    std::deque<std::string> _scratch; ///< one key's records on their way to `_pending`
     std::size_t _pending_bytes = 0;
     bool _in_step = false; ///< saves come from the walk, not from the write hook
     bool _discard = false; ///< writing failed: the walk finishes without keeping records
     bool _over = false;
+    bool _cancelled = false;
     condition_variable _room;
     snapshot_stats _stats;
 };
