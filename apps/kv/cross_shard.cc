@@ -23,6 +23,7 @@ task<> shard_lock_set::acquire(std::vector<unsigned> shards, bool exclusive) {
         co_await _shards.invoke_on(s, [exclusive](shard_state& st) -> task<> {
             if (exclusive) {
                 co_await st.lock.lock();
+                st.plog.begin_txn();
             } else {
                 co_await st.lock.lock_shared();
             }
@@ -31,8 +32,65 @@ task<> shard_lock_set::acquire(std::vector<unsigned> shards, bool exclusive) {
     }
 }
 
+namespace {
+
+task<bool> commit_part_and_unlock(shard_state& st, std::uint64_t id, std::vector<unsigned> writers) {
+    const bool ok = co_await st.plog.commit_txn(id, std::move(writers));
+    st.lock.unlock();
+    co_return ok;
+}
+
+} // namespace
+
+task<std::string> misconf_on(sharded<shard_state>& shards, const std::vector<unsigned>& on) {
+    std::vector<task<std::string>> parts;
+    for (unsigned s : on) {
+        parts.push_back(shards.invoke_on(
+            s, [](shard_state& st) { return st.plog.misconf() ? st.plog.misconf_error() : std::string(); }));
+    }
+    for (std::string& e : co_await when_all(std::move(parts))) {
+        if (!e.empty()) {
+            co_return e;
+        }
+    }
+    co_return std::string();
+}
+
+std::string not_durable_error(std::string misconf) {
+    return misconf.empty() ? std::string("MISCONF Errors writing to the AOF file: the write could not be made durable")
+                           : misconf;
+}
+
 task<> shard_lock_set::release() {
     abort_shield shield;
+    if (_exclusive && !_held.empty()) {
+        // Which shards changed something: they are the transaction's participants.
+        std::vector<task<bool>> ends;
+        for (unsigned s : _held) {
+            ends.push_back(_shards.invoke_on(s, [](shard_state& st) { return st.plog.end_txn(); }));
+        }
+        const std::vector<bool> wrote = co_await when_all(std::move(ends));
+        std::vector<unsigned> writers;
+        for (std::size_t i = 0; i < _held.size(); ++i) {
+            if (wrote[i]) {
+                writers.push_back(_held[i]);
+            }
+        }
+        if (!writers.empty()) {
+            const std::uint64_t id = shard_log::next_txn_id();
+            std::vector<task<bool>> commits;
+            for (unsigned s : writers) {
+                commits.push_back(_shards.invoke_on(
+                    s, [id, writers](shard_state& st) { return commit_part_and_unlock(st, id, writers); }));
+            }
+            for (bool ok : co_await when_all(std::move(commits))) {
+                _durable = _durable && ok;
+            }
+            std::erase_if(_held, [&writers](unsigned s) {
+                return std::find(writers.begin(), writers.end(), s) != writers.end();
+            });
+        }
+    }
     std::vector<task<>> releases;
     for (unsigned s : _held) {
         releases.push_back(_shards.invoke_on(s, [ex = _exclusive](shard_state& st) {
@@ -138,7 +196,16 @@ task<std::int64_t> count_keys(sharded<shard_state>& shards, split_keys& sk, bool
     auto parts = co_await on_each(shards, sk, [erase](shard_state& st, std::vector<std::string>& keys) {
         std::int64_t n = 0;
         for (const std::string& k : keys) {
-            n += (erase ? st.db.erase(k) : st.db.find(k) != nullptr) ? 1 : 0;
+            if (erase) {
+                if (st.db.erase(k)) {
+                    ++n;
+                    if (st.plog.recording()) {
+                        st.plog.record_del(st.db.now(), k);
+                    }
+                }
+            } else {
+                n += st.db.find(k) != nullptr ? 1 : 0;
+            }
         }
         return n;
     });
@@ -161,7 +228,12 @@ task<> set_all(sharded<shard_state>& shards, split_keys& sk, argv_t argv, const 
     for (std::size_t i = 0; i < sk.shards.size(); ++i) {
         parts.push_back(shards.invoke_on(sk.shards[i], [keys = &sk.keys[i], vals = &values[i]](shard_state& st) {
             st.db.set_now(now_ms());
+            const bool logging = st.plog.recording();
             for (std::size_t j = 0; j < keys->size(); ++j) {
+                if (logging) {
+                    const std::string_view set[] = {"SET", (*keys)[j], (*vals)[j]};
+                    st.plog.record(st.db.now(), set);
+                }
                 st.db.set((*keys)[j], object(std::move((*vals)[j])));
             }
         }));
@@ -242,6 +314,9 @@ task<> gather_run_scatter(sharded<shard_state>& shards, const command_spec& spec
                 } else {
                     st.db.erase(key);
                 }
+                if (st.plog.recording()) {
+                    st.plog.record_value(st.db.now(), st, key);
+                }
             }
         }));
     }
@@ -318,16 +393,24 @@ task<> run_cross_shard(sharded<shard_state>& shards, const command_spec& spec, a
         co_return;
     }
     shard_lock_set locks(shards);
-    co_await locks.acquire(involved, (spec.flags & cmd_readonly) == 0);
+    const bool exclusive = (spec.flags & cmd_readonly) == 0;
+    co_await locks.acquire(involved, exclusive);
+    const std::size_t reply_at = out.bytes().size();
     std::exception_ptr failure;
     try {
         abort_shield shield; // the parts run to their end: half an MSET must not be left behind
+        std::string misconf;
+        if ((spec.flags & cmd_write) != 0) {
+            misconf = co_await misconf_on(shards, involved);
+        }
         // Under the locks: the room made is still there when the parts write.
         bool room = true;
-        if (denyoom) {
+        if (denyoom && misconf.empty()) {
             room = co_await make_room_on(shards, involved);
         }
-        if (!room) {
+        if (!misconf.empty()) {
+            out.error(misconf);
+        } else if (!room) {
             out.error(err_oom);
         } else {
             co_await run_parts(shards, spec, argv, key_pos, sk, out);
@@ -338,6 +421,11 @@ task<> run_cross_shard(sharded<shard_state>& shards, const command_spec& spec, a
     co_await locks.release();
     if (failure) {
         std::rethrow_exception(failure);
+    }
+    if (!locks.durable()) {
+        // Not durable on every shard: not acknowledged (recovery leaves the whole write out).
+        out.bytes().resize(reply_at);
+        out.error(not_durable_error(co_await misconf_on(shards, involved)));
     }
 }
 

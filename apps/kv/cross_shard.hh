@@ -29,9 +29,17 @@ public:
     shard_lock_set(const shard_lock_set&) = delete;
     shard_lock_set& operator=(const shard_lock_set&) = delete;
 
-    /// Takes the lock of every shard in `shards` (any order, duplicates allowed), in ascending order.
+    /// Takes the lock of every shard in `shards` (any order, duplicates allowed), in ascending order. Exclusive
+    /// locks start a transaction of the shard logs: what the operation changes on each shard is logged as one
+    /// part of a multi-shard record.
     task<> acquire(std::vector<unsigned> shards, bool exclusive);
+    /// Releases the locks. After exclusive ones, first makes the transaction durable: each shard that changed
+    /// appends its part (txn id + participants) and the locks go once every part is acknowledged under the
+    /// policy (so nothing reads the transaction's result before it is durable, and an incomplete transaction is
+    /// the last record of every log holding a part). durable() then says whether it worked.
     task<> release();
+    /// False if a part of the transaction could not be made durable (a shard's log failed: -MISCONF).
+    [[nodiscard]] bool durable() const noexcept { return _durable; }
     [[nodiscard]] bool holds(unsigned shard) const noexcept;
     [[nodiscard]] const std::vector<unsigned>& held() const noexcept { return _held; }
 
@@ -39,7 +47,13 @@ private:
     sharded<shard_state>& _shards;
     std::vector<unsigned> _held;
     bool _exclusive = false;
+    bool _durable = true;
 };
+
+/// Whether any of `on` refuses writes (-MISCONF); \return its error text, or "".
+task<std::string> misconf_on(sharded<shard_state>& shards, const std::vector<unsigned>& on);
+/// The error for a write that could not be made durable: `misconf` (a shard's MISCONF text) or a generic one.
+[[nodiscard]] std::string not_durable_error(std::string misconf);
 
 /// The owning shard of each of `argv`'s keys (in key order) and the sorted set of shards.
 void shards_of_keys(const command_spec& spec, argv_t argv, std::vector<std::size_t>& key_pos,

@@ -36,11 +36,19 @@ task<> flush(sharded<shard_state>& shards, argv_t argv, resp::reply_writer& out,
         co_await own->acquire(all_shards(), true);
     }
     co_await on_all_shards(shards, [](shard_state& st) {
+        if (st.plog.recording()) {
+            const std::string_view flush[] = {"FLUSHALL"};
+            st.plog.record(now_ms(), flush);
+        }
         st.db.clear();
         return 0;
     });
     if (own) {
         co_await own->release();
+        if (!own->durable()) {
+            out.error(not_durable_error(co_await misconf_on(shards, all_shards())));
+            co_return;
+        }
     }
     out.ok();
 }

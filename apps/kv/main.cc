@@ -1,17 +1,20 @@
 // percore-kv: a sharded key-value server that speaks the Redis protocol (RESP2 and RESP3).
 //
 //   percore-kv [--address 127.0.0.1] [--port 6379] [--requirepass PASS] [--maxclients 10000]
-//              [--maxmemory 0] [--maxmemory-policy noeviction|allkeys-lru] [engine flags: --shards, --cpuset, ...]
+//              [--maxmemory 0] [--maxmemory-policy noeviction|allkeys-lru] [--dir .] [--appendonly no|yes]
+//              [--appendfsync everysec|always|no] [--repair-log] [engine flags: --shards, --cpuset, ...]
 //
 // Keys are spread over the shards by Redis hash slot (CRC16 of the key or its {hash tag}); a connection's
 // commands for other shards travel over the bus. SIGTERM or SIGINT: stop accepting, let connections finish their
-// commands (--drain-timeout-ms), exit 0.
+// commands (--drain-timeout-ms), sync every shard's log, exit 0.
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
 #include "apps/kv/global_commands.hh"
+#include "apps/kv/persistence/data_dir.hh"
+#include "apps/kv/persistence/recovery.hh"
 #include "apps/kv/session.hh"
 #include "apps/kv/settings.hh"
 #include "apps/kv/shard_state.hh"
@@ -34,6 +37,8 @@ struct kv_options {
     std::string snapshot_buffer = "4mb";
     unsigned drain_timeout_ms = 5000;
     std::string accept_mode = "reuseport";
+    std::string appendonly = "no";
+    std::string appendfsync = "everysec";
 };
 
 percore::task<int> run_kv(kv_options o) {
@@ -45,8 +50,25 @@ percore::task<int> run_kv(kv_options o) {
                      ec.message().c_str());
         co_return 1;
     }
+    if (o.s.appendonly) {
+        std::string why;
+        if (!kv::hold_data_dir(o.s.dir, why)) {
+            std::fprintf(stderr, "percore-kv: %s\n", why.c_str());
+            co_return 1;
+        }
+        if (std::string bad = kv::check_layout(o.s.dir, shard_count()); !bad.empty()) {
+            std::fprintf(stderr, "percore-kv: refusing to start: %s\n", bad.c_str());
+            co_return 1;
+        }
+    }
     sharded<kv::shard_state> shards;
     co_await shards.start(o.s);
+    if (o.s.appendonly) {
+        if (const int code = co_await kv::recover_shards(shards, o.s); code != 0) {
+            co_await shards.stop();
+            co_return code;
+        }
+    }
     co_await shards.invoke_on_all([](kv::shard_state& st) { st.start(); });
 
     net::server_options so;
@@ -71,7 +93,7 @@ percore::task<int> run_kv(kv_options o) {
     co_await stop.wait();
     std::fprintf(stderr, "percore-kv: stopping: no new connections, finishing the open ones\n");
     co_await srv.stop();
-    co_await shards.stop();
+    co_await shards.stop(); // every shard's log: what is pending written and synced, then closed
     std::fprintf(stderr, "percore-kv: stopped\n");
     co_return 0;
 }
@@ -101,7 +123,18 @@ int main(int argc, char** argv) {
                    "bytes buffered for one incomplete request before the connection is closed")
         ->capture_default_str();
     cli.add_option("--hz", o.s.hz, "active expiry cycles per second")->capture_default_str();
-    cli.add_option("--dir", o.s.dir, "data directory (created if missing)")->capture_default_str();
+    cli.add_option("--dir", o.s.dir, "data directory (created if missing): a lock file and each shard's log")
+        ->capture_default_str();
+    cli.add_option("--appendonly", o.appendonly, "yes: every shard logs its writes and replays its log at start")
+        ->check(CLI::IsMember({"yes", "no"}))
+        ->capture_default_str();
+    cli.add_option("--appendfsync", o.appendfsync,
+                   "always: a write is acknowledged once on disk (group commit); everysec: an fdatasync a second; "
+                   "no: the kernel decides")
+        ->check(CLI::IsMember({"always", "everysec", "no"}))
+        ->capture_default_str();
+    cli.add_flag("--repair-log", o.s.repair_log,
+                 "start even if a log is damaged before its tail: keep its valid prefix, drop the rest");
     cli.add_option("--log-rewrite-min-size", o.log_rewrite_min_size,
                    "a shard's log is rewritten as a snapshot once past this size... (CONFIG auto-aof-rewrite-min-size)")
         ->capture_default_str();
@@ -139,6 +172,8 @@ int main(int argc, char** argv) {
             co_return 2;
         }
         o.s.limits.max_query_buffer = bytes;
+        o.s.appendonly = o.appendonly == "yes";
+        (void)percore::kv::parse_durability(o.appendfsync, o.s.appendfsync);
         if (!percore::kv::parse_memory(o.log_rewrite_min_size, bytes)) {
             std::fprintf(stderr, "percore-kv: --log-rewrite-min-size %s: not a memory value\n",
                          o.log_rewrite_min_size.c_str());

@@ -292,6 +292,15 @@ task<> session::exec() {
         out.error("EXECABORT Transaction discarded because of: " + std::string(err_oom));
         co_return;
     }
+    if (writes) {
+        if (std::string e = co_await misconf_on(_shards, locks.held()); !e.empty()) {
+            co_await locks.release();
+            co_await unwatch_all();
+            out.error(e);
+            co_return;
+        }
+    }
+    const std::size_t reply_at = _out.size();
     out.array(queued.size());
     for (const owned_command& c : queued) {
         const command_spec& spec = *c.spec;
@@ -315,6 +324,11 @@ task<> session::exec() {
     }
     co_await locks.release();
     co_await unwatch_all();
+    if (!locks.durable()) {
+        // Not durable on every shard: not acknowledged (recovery leaves the whole transaction out).
+        _out.resize(reply_at);
+        out.error(not_durable_error(co_await misconf_on(_shards, involved)));
+    }
 }
 
 } // namespace percore::kv
