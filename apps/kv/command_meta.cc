@@ -145,6 +145,7 @@ constexpr extras command_extras[] = {
     {"time", random},
     {"lastsave", random},
     {"exec", "", "skip_slowlog"},
+    {"shutdown", "", "no_multi sentinel"},
     {"mget", "request_policy:multi_shard"},
     {"mset", "request_policy:multi_shard response_policy:all_succeeded"},
     {"msetnx", "request_policy:multi_shard response_policy:agg_min"},

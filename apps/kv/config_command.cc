@@ -10,7 +10,10 @@
 #include "apps/kv/global_commands.hh"
 #include "apps/kv/info.hh"
 #include "apps/kv/on_all_shards.hh"
+#include "apps/kv/persistence/data_dir.hh"
+#include "apps/kv/persistence/recovery.hh"
 #include "apps/kv/session.hh"
+#include "shard/shard_id.hh"
 
 namespace percore::kv {
 
@@ -138,18 +141,19 @@ const config_param params[] = {
          s.log_rewrite_percentage = e.empty() ? static_cast<unsigned>(n) : s.log_rewrite_percentage;
          return e;
      }},
-    // No persistence in this build: snapshots and the append-only file stay off.
+    // Snapshots of the RDB kind are not in this build (the append-only logs are): `save` stays "".
     {"save", [](const settings&) { return std::string(); },
      [](settings&, std::string_view v) {
          return v.empty() ? std::string() : std::string("snapshots are not in this build: only \"\" is accepted");
      }},
-    {"appendonly", [](const settings&) { return std::string("no"); },
-     [](settings&, std::string_view v) {
-         bool yes = false;
-         std::string e = yes_no(v, yes);
-         return !e.empty() || !yes ? e : std::string("the append-only file is not in this build");
+    {"appendonly", [](const settings& s) { return std::string(s.appendonly ? "yes" : "no"); },
+     [](settings& s, std::string_view v) { return yes_no(v, s.appendonly); }},
+    {"appendfsync", [](const settings& s) { return std::string(to_string(s.appendfsync)); },
+     [](settings& s, std::string_view v) {
+         return parse_durability(v, s.appendfsync)
+                    ? std::string()
+                    : std::string("argument(s) must be one of the following: always, everysec, no");
      }},
-    {"appendfsync", [](const settings&) { return std::string("everysec"); }, nullptr, mutability::immutable},
     {"databases", [](const settings&) { return std::string("1"); }, nullptr, mutability::immutable},
     {"cluster-enabled", [](const settings&) { return std::string("no"); }, nullptr, mutability::immutable},
     {"port", [](const settings& s) { return std::to_string(s.port); }, nullptr, mutability::immutable},
@@ -199,6 +203,54 @@ void config_get(const settings& cfg, argv_t argv, resp::reply_writer& out) {
     }
 }
 
+task<> close_log(shard_state& st) {
+    co_await st.lock.lock();
+    co_await st.plog.close();
+    st.lock.unlock();
+}
+
+task<> change_policy(shard_state& st, storage::durability policy) {
+    co_await st.lock.lock();
+    std::exception_ptr failure;
+    try {
+        co_await st.plog.set_policy(policy);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    st.lock.unlock();
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+}
+
+/// Opens, closes or re-policies the shard logs for CONFIG SET appendonly / appendfsync. \return "" or the error
+task<std::string> switch_logs(sharded<shard_state>& shards, settings before, settings after) {
+    try {
+        if (after.appendonly && !before.appendonly) {
+            // As Redis: the log starts as a snapshot of memory (what an older log in the directory held is
+            // superseded by it).
+            std::string why = co_await shards.invoke_on(0, [dir = after.dir](shard_state&) {
+                std::string error;
+                if (!hold_data_dir(dir, error)) {
+                    return error;
+                }
+                return check_layout(dir, shard_count());
+            });
+            if (!why.empty()) {
+                co_return failed("appendonly", why);
+            }
+            co_await start_logs_from_memory(shards, after);
+        } else if (!after.appendonly && before.appendonly) {
+            co_await shards.invoke_on_all([](shard_state& st) { return close_log(st); });
+        } else if (after.appendonly && after.appendfsync != before.appendfsync) {
+            co_await shards.invoke_on_all([p = after.appendfsync](shard_state& st) { return change_policy(st, p); });
+        }
+    } catch (const std::exception& e) {
+        co_return failed("appendonly", e.what());
+    }
+    co_return std::string();
+}
+
 task<> config_set(sharded<shard_state>& shards, argv_t argv, resp::reply_writer& out) {
     if (argv.size() % 2 != 0) {
         out.error(err_syntax);
@@ -230,6 +282,10 @@ task<> config_set(sharded<shard_state>& shards, argv_t argv, resp::reply_writer&
             out.error(failed(p->name, why));
             co_return;
         }
+    }
+    if (std::string why = co_await switch_logs(shards, shards.local().config(), updated); !why.empty()) {
+        out.error(why);
+        co_return;
     }
     co_await on_all_shards(shards, [updated](shard_state& st) {
         st.reconfigure(updated);

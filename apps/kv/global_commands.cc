@@ -1,9 +1,11 @@
 #include "apps/kv/global_commands.hh"
 
 #include <algorithm>
+#include <csignal>
 #include <optional>
 #include <random>
 #include <string>
+#include <unistd.h>
 
 #include "apps/kv/commands/util.hh"
 #include "apps/kv/config_command.hh"
@@ -12,6 +14,9 @@
 #include "apps/kv/on_all_shards.hh"
 #include "apps/kv/session.hh"
 #include "apps/kv/snapshot/snapshot_commands.hh"
+#include "runtime/log.hh"
+#include "runtime/when_all.hh"
+#include "shard/shard_id.hh"
 
 namespace percore::kv {
 
@@ -231,6 +236,49 @@ bool parse_memory(std::string_view text, std::uint64_t& bytes) noexcept {
     return true;
 }
 
+/// Syncs one shard's log; \return "" or why it failed.
+task<std::string> sync_log(shard_state& st) {
+    try {
+        co_await st.plog.sync();
+    } catch (const std::exception& e) {
+        co_return std::string(e.what());
+    }
+    co_return std::string();
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE]: every shard's log synced, then the same orderly stop as SIGTERM (which
+/// syncs again after the last connections finished). The caller's connection closes without a reply, as in Redis.
+task<> shutdown(session& s, argv_t argv, resp::reply_writer& out) {
+    bool force = false;
+    for (std::size_t i = 1; i < argv.size(); ++i) {
+        if (iequals(argv[i], "abort")) {
+            out.error("ERR No shutdown in progress.");
+            co_return;
+        }
+        if (iequals(argv[i], "force")) {
+            force = true;
+        } else if (!iequals(argv[i], "nosave") && !iequals(argv[i], "save") && !iequals(argv[i], "now")) {
+            out.error(err_syntax);
+            co_return;
+        }
+    }
+    std::vector<task<std::string>> syncs;
+    for (unsigned i = 0; i < shard_count(); ++i) {
+        syncs.push_back(s.shards().invoke_on(i, [](shard_state& st) { return sync_log(st); }));
+    }
+    auto failures = co_await when_all(std::move(syncs));
+    for (const std::string& f : failures) {
+        if (!f.empty() && !force) {
+            logger("kv").error("SHUTDOWN: syncing a log failed: {}", f);
+            out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+            co_return;
+        }
+    }
+    logger("kv").warn("SHUTDOWN requested by client {}", s.id());
+    s.close_after_reply();
+    ::kill(::getpid(), SIGTERM);
+}
+
 task<> run_global(session& s, const command_spec& spec, argv_t argv, resp::reply_writer& out, shard_lock_set* held) {
     auto& shards = s.shards();
     const std::string_view name = spec.name;
@@ -243,6 +291,8 @@ task<> run_global(session& s, const command_spec& spec, argv_t argv, resp::reply
         out.integer(static_cast<std::int64_t>(n));
     } else if (name == "flushdb" || name == "flushall") {
         co_await flush(shards, argv, out, held);
+    } else if (name == "shutdown") {
+        co_await shutdown(s, argv, out);
     } else if (name == "keys") {
         co_await keys(shards, argv, out);
     } else if (name == "scan") {

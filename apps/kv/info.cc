@@ -48,11 +48,7 @@ struct shard_snapshot {
     std::uint64_t bus_processed = 0;
     timeval cpu_user{};
     timeval cpu_sys{};
-    // persistence
-    bool log_enabled = false;
-    bool log_misconf = false;
-    std::uint64_t log_size = 0;
-    std::uint64_t log_base_size = 0;
+    log_status log;
     snapshot_status snap;
     std::uint64_t snap_by_writes = 0; ///< of the running or last snapshot
 };
@@ -68,15 +64,11 @@ shard_snapshot snapshot(shard_state& st) {
     s.hits = st.db.hits() - st.counters.hits_at_reset;
     s.misses = st.db.misses() - st.counters.misses_at_reset;
     s.changes = st.db.changes();
+    s.log = st.plog.status();
     if (const shard_bus* bus = shard_bus::try_local()) {
         s.bus_sent = bus->counters().sent;
         s.bus_processed = bus->counters().processed;
     }
-    const log_status ls = st.plog.status();
-    s.log_enabled = ls.enabled;
-    s.log_misconf = ls.misconf;
-    s.log_size = ls.size;
-    s.log_base_size = ls.base_size;
     s.snap = st.snapshots.status();
     if (const snapshot_writer* w = st.snapshots.writer()) {
         s.snap_by_writes = w->stats().by_writes;
@@ -233,27 +225,41 @@ void memory_section(info_text& t, const settings& cfg, std::uint64_t used) {
     t.line("lazyfreed_objects", 0); // UNLINK frees at once
 }
 
-void persistence_section(info_text& t, const std::vector<shard_snapshot>& shards, std::uint64_t changes) {
-    // Every shard snapshots into its own log; BGSAVE and BGREWRITEAOF start the same thing, so the rdb_* and aof_*
-    // fields of a snapshot say the same. Sums over the shards, except: in progress if any shard is, ok if every
-    // shard's last one was, the last save when every shard had saved (the start until then).
+void persistence_section(info_text& t, std::uint64_t changes, const std::vector<shard_snapshot>& shards,
+                         const settings& cfg) {
+    // The append-only logs are per shard: the fields sum them, and one failing shard makes the status "err".
+    // Every shard snapshots into its own log, and BGSAVE and BGREWRITEAOF start the same thing, so the rdb_* and
+    // aof_* fields of snapshots say the same: in progress if any shard is, ok if every shard's last one was, the
+    // last save when every shard had saved (the start until then), saves counted per shard.
     bool enabled = false;
-    bool misconf = false;
+    bool failing = false;
+    std::uint64_t size = 0;
+    std::uint64_t base = 0;
+    std::uint64_t fsyncs = 0;
+    std::uint64_t writes = 0;
+    std::uint64_t records = 0;
+    std::uint64_t commands = 0;
+    std::uint64_t load_ms = 0;
     bool running = false;
     bool scheduled = false;
     bool ok = true;
-    std::int64_t last_save = 0;
     bool all_saved = true;
+    std::int64_t last_save = 0;
     std::int64_t last_duration = -1;
     std::int64_t current_start = 0;
     std::uint64_t saves = 0;
-    std::uint64_t size = 0;
-    std::uint64_t base = 0;
     std::uint64_t by_writes = 0;
     std::size_t peak_pending = 0;
     for (const shard_snapshot& s : shards) {
-        enabled = enabled || s.log_enabled;
-        misconf = misconf || s.log_misconf;
+        enabled = enabled || s.log.enabled;
+        failing = failing || s.log.misconf;
+        size += s.log.size;
+        base += s.log.base_size;
+        fsyncs += s.log.syncs;
+        writes += s.log.batches;
+        records += s.log.records;
+        commands += s.log.commands;
+        load_ms = std::max(load_ms, s.log.load_ms);
         running = running || s.snap.in_progress;
         scheduled = scheduled || s.snap.scheduled;
         ok = ok && s.snap.last_ok;
@@ -264,8 +270,6 @@ void persistence_section(info_text& t, const std::vector<shard_snapshot>& shards
             current_start = s.snap.current_start_ms;
         }
         saves += s.snap.saves;
-        size += s.log_size;
-        base += s.log_base_size;
         by_writes += s.snap_by_writes;
         peak_pending = std::max(peak_pending, s.snap.last_peak_pending);
     }
@@ -287,11 +291,23 @@ void persistence_section(info_text& t, const std::vector<shard_snapshot>& shards
     t.line("aof_current_rewrite_time_sec", current);
     t.line("aof_last_bgrewrite_status", status);
     t.line("aof_rewrites", saves);
-    t.line("aof_last_write_status", misconf ? "err" : "ok");
+    t.line("aof_last_write_status", failing ? "err" : "ok");
     if (enabled) {
+        // As Redis, only with the log on; then percore-kv's own: the policy, group commit, the last load.
         t.line("aof_current_size", size);
         t.line("aof_base_size", base);
+        t.line("aof_pending_rewrite", 0);
+        t.line("aof_buffer_length", 0);
+        t.line("aof_pending_bio_fsync", 0);
+        t.line("aof_delayed_fsync", 0);
+        t.line("aof_fsync_policy", to_string(cfg.appendfsync));
+        t.line("aof_records_written", records);
+        t.line("aof_commands_written", commands);
+        t.line("aof_writes", writes);
+        t.line("aof_fsyncs", fsyncs);
+        t.line("aof_load_time_ms", load_ms);
     }
+    // The last snapshots (the running ones included): keys the write hook saved, the largest pending buffer.
     t.line("percore_snapshot_keys_saved_before_a_write", by_writes);
     t.line("percore_snapshot_peak_pending_bytes", static_cast<std::uint64_t>(peak_pending));
 }
@@ -353,13 +369,18 @@ void shards_section(info_text& t, const std::vector<shard_snapshot>& shards) {
         const shard_snapshot& s = shards[i];
         const shard_counters& c = s.counters;
         auto n = [](auto v) { return std::to_string(v); };
-        t.line("shard" + n(i), "keys=" + n(s.keys) + ",expires=" + n(s.expires) + ",used_memory=" + n(s.memory) +
-                                   ",clients=" + n(s.clients) + ",commands=" + n(c.commands) +
-                                   ",connections_received=" + n(c.connections_received) + ",net_input_bytes=" +
-                                   n(c.net_input_bytes) + ",net_output_bytes=" + n(c.net_output_bytes) +
-                                   ",expired_keys=" + n(s.expired) + ",evicted_keys=" + n(c.evicted_keys) +
-                                   ",bus_sent=" + n(s.bus_sent) + ",bus_processed=" + n(s.bus_processed) +
-                                   ",used_cpu_sys=" + seconds(s.cpu_sys) + ",used_cpu_user=" + seconds(s.cpu_user));
+        t.line("shard" + n(i),
+               "keys=" + n(s.keys) + ",expires=" + n(s.expires) + ",used_memory=" + n(s.memory) + ",clients=" +
+                   n(s.clients) + ",commands=" + n(c.commands) + ",connections_received=" + n(c.connections_received) +
+                   ",net_input_bytes=" + n(c.net_input_bytes) + ",net_output_bytes=" + n(c.net_output_bytes) +
+                   ",expired_keys=" + n(s.expired) + ",evicted_keys=" + n(c.evicted_keys) +
+                   ",bus_sent=" + n(s.bus_sent) + ",bus_processed=" + n(s.bus_processed) +
+                   ",used_cpu_sys=" + seconds(s.cpu_sys) + ",used_cpu_user=" + seconds(s.cpu_user) +
+                   (s.log.enabled ? ",aof_size=" + n(s.log.size) + ",aof_records=" + n(s.log.records) + ",aof_fsyncs=" +
+                                        n(s.log.syncs) + ",aof_status=" + (s.log.misconf ? "err" : "ok") +
+                                        ",aof_loaded_keys=" + n(s.log.loaded_keys) +
+                                        ",aof_load_ms=" + n(s.log.load_ms) + ",aof_reloads=" + n(s.log.reloads)
+                                  : std::string()));
     }
 }
 
@@ -404,7 +425,7 @@ std::string render(const std::vector<shard_snapshot>& shards, const settings& cf
         memory_section(t, cfg, total.memory);
     }
     if (t.section("Persistence", "persistence")) {
-        persistence_section(t, shards, total.changes);
+        persistence_section(t, total.changes, shards, cfg);
     }
     if (t.section("Stats", "stats")) {
         stats_section(t, total);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "apps/kv/persistence/test_hooks.hh"
 #include "apps/kv/shard_state.hh"
 #include "runtime/when_all.hh"
 #include "shard/shard_id.hh"
@@ -37,6 +38,7 @@ task<loaded> open_one(shard_state& st, std::string dir, storage::log_options opt
     l.ms = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
     st.plog.set_load_report(l.keys, l.ms);
+    arm_test_hooks();
     co_return l;
 }
 

@@ -147,20 +147,31 @@ task<> shard_log::start_from_memory(shard_state& st, std::string dir, storage::l
 }
 
 task<> shard_log::close() {
-    if (_st != nullptr) {
-        co_await _st->snapshots.interrupt(); // its compaction refers to the log
-    }
+    _wake.broadcast();
     co_await _background->close();
     _background = std::make_unique<gate>();
     co_await _idle.wait([this] { return _inflight == 0; });
+    co_await close_log();
+}
+
+task<> shard_log::close_log() {
     if (!_log) {
         co_return; // a reload that failed left it closed
     }
+    co_await _st->snapshots.interrupt(); // a running snapshot's compaction refers to the log
     auto log = std::move(_log);
+    _old_syncs += log->stats().syncs;
+    _old_batches += log->stats().batches;
     try {
         co_await log->close();
     } catch (const std::exception& e) {
         kv_log.error("closing the log {}: {}", _dir, e.what());
+    }
+}
+
+task<> shard_log::sync() {
+    if (_log) {
+        co_await _log->sync();
     }
 }
 
@@ -169,9 +180,7 @@ task<> shard_log::set_policy(storage::durability policy) {
     if (!_log) {
         co_return;
     }
-    co_await _st->snapshots.interrupt(); // its compaction refers to the log
-    co_await _log->close();
-    _log.reset();
+    co_await close_log();
     co_await open_log(false);
 }
 
@@ -309,7 +318,7 @@ void shard_log::on_failure(std::uint64_t seq, const std::string& why) {
 task<> shard_log::reload_loop(gate::holder hold) {
     (void)hold;
     for (;;) {
-        co_await sleep_for(std::chrono::seconds(1));
+        (void)co_await _wake.wait_for(std::chrono::seconds(1));
         if (_background->is_closed()) {
             break;
         }
@@ -319,15 +328,7 @@ task<> shard_log::reload_loop(gate::holder hold) {
         try {
             // Appends still in flight end first (they refer to the log's batches).
             co_await _idle.wait([this] { return _inflight == 0; });
-            co_await st.snapshots.interrupt(); // its compaction refers to the log
-            if (_log) {
-                try {
-                    co_await _log->close();
-                } catch (const std::exception&) {
-                    // the failure is known; what is on disk is what counts now
-                }
-                _log.reset();
-            }
+            co_await close_log(); // the failure is known; what is on disk is what counts now
             // Memory may hold writes the disk lost: rebuild it from the log.
             _pending.clear();
             _pending_clock.reset();
@@ -365,6 +366,8 @@ log_status shard_log::status() const {
         s.syncs = _log->stats().syncs;
         s.batches = _log->stats().batches;
     }
+    s.syncs += _old_syncs;
+    s.batches += _old_batches;
     return s;
 }
 

@@ -96,6 +96,8 @@ public:
     task<> start_from_memory(shard_state& st, std::string dir, storage::log_options options);
     /// Syncs and closes the log (SHUTDOWN, SIGTERM, CONFIG SET appendonly no). \shard_local
     task<> close();
+    /// Returns once everything appended so far is on stable storage (SHUTDOWN). \throws std::system_error
+    task<> sync();
     /// Closes and reopens the log with another policy (CONFIG SET appendfsync), without touching the keyspace.
     task<> set_policy(storage::durability policy);
 
@@ -152,6 +154,8 @@ public:
 
 private:
     task<> open_log(bool replay);
+    /// Closes the log (errors logged, not raised) and keeps its counters.
+    task<> close_log();
     void replay(std::span<const std::byte> payload);
     void on_failure(std::uint64_t seq, const std::string& why);
     task<> reload_loop(gate::holder hold);
@@ -178,6 +182,9 @@ private:
     bool _reloading = false;
     unsigned _inflight = 0; ///< commits waiting for their append
     condition_variable _idle;
+    condition_variable _wake;     ///< close() wakes the reload loop
+    std::uint64_t _old_syncs = 0; ///< of the logs closed before this one (INFO counts the whole run)
+    std::uint64_t _old_batches = 0;
     log_status _status;
     std::unique_ptr<gate> _background = std::make_unique<gate>(); ///< commit_soon() and the reload
     std::vector<std::string_view> _argv_scratch;

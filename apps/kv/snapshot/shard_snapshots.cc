@@ -23,6 +23,8 @@ bool shard_snapshots::start(shard_state& st) {
     }
     _status.in_progress = true;
     _status.current_start_ms = now_ms();
+    _cancel = false;
+    _past_cut = false;
     spawn(run(st, _gate.hold())).detach();
     return true;
 }
@@ -61,6 +63,10 @@ task<> shard_snapshots::run(shard_state& st, gate::holder hold) {
         // The cut needs the log to hold every record of what the keyspace holds, and nothing more: the exclusive
         // lock keeps batches and multi-shard writes out; what the expiry timer recorded is appended first.
         co_await st.lock.lock();
+        if (_cancel) {
+            st.lock.unlock();
+            throw std::runtime_error("cancelled before its cut");
+        }
         try {
             while (st.plog.has_pending()) {
                 (void)co_await st.plog.commit();
@@ -77,6 +83,7 @@ task<> shard_snapshots::run(shard_state& st, gate::holder hold) {
         // unlock() only queues the waiters it grants; the writer's cut runs synchronously when awaited, before
         // any of them: they run after the cut.
         st.lock.unlock();
+        _past_cut = true;
         co_await _writer->run(st.plog.log());
         const snapshot_stats& w = _writer->stats();
         // The log is now the snapshot plus what was appended after the cut.
@@ -106,8 +113,14 @@ task<> shard_snapshots::run(shard_state& st, gate::holder hold) {
 }
 
 task<> shard_snapshots::interrupt() {
-    if (_writer && _status.in_progress) {
-        _status.scheduled = false;
+    if (!_status.in_progress) {
+        co_return;
+    }
+    _status.scheduled = false;
+    _cancel = true;
+    // Before its cut, it may be waiting for the shard's lock, which our caller may hold: it gives up once it gets
+    // it, and has not touched the log. After the cut, its compaction does: wait for it to end.
+    if (_past_cut) {
         _writer->cancel();
         while (_status.in_progress) {
             co_await _finished.wait();
@@ -116,7 +129,9 @@ task<> shard_snapshots::interrupt() {
 }
 
 task<> shard_snapshots::stop() {
-    if (_writer && _status.in_progress) {
+    _status.scheduled = false;
+    _cancel = true;
+    if (_past_cut && _status.in_progress) {
         _writer->cancel();
     }
     co_await _gate.close();

@@ -74,6 +74,8 @@ private:
 
     std::unique_ptr<snapshot_writer> _writer;
     snapshot_status _status;
+    bool _cancel = false;   ///< the running one should give up (interrupt(), stop())
+    bool _past_cut = false; ///< the running one took its cut: its compaction refers to the log
     condition_variable _finished;
     gate _gate;
 };
