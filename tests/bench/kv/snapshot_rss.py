@@ -4,9 +4,10 @@ divided by its RSS just before the snapshot (the load already running). A fork-b
 it; a fork-less walk holds only its bounded buffer of records (apps/kv/README.md, "Snapshots").
 
     snapshot_rss.py --kv build/release/apps/kv/percore-kv --load build/release/apps/load/percore-load \
-        [--keys 1000000] [--value-size 3] [--rounds 3] [--server-cpu 0] [--load-cpu 1]
+        [--keys 1000000] [--value-size 3] [--rounds 3] [--server-cpu 0] [--load-cpu 1] [--raw-round N]
     -> per round: rss_before, peak, ratio, snapshot seconds, keys saved before a write; then
        RESULT kv_snapshot_rss_growth <median> ratio # <min>..<max> (<n> rounds) goal <= 1.1: met|MISSED
+    (with --raw-round N: one round, one "round=N stage=snapshot ..." line: scripts/bench kv-durable's "snapshot")
 
 Each round: a fresh server (1 shard, --appendonly yes, --appendfsync everysec, a fresh --dir), KEYS keys
 `SET key:<12 digits> <value>` (tests/bench/kv/fill_keys.py), then percore-load SETs over the same keys (8
@@ -92,9 +93,8 @@ def one_round(args):
         pending = info(sock, "percore_snapshot_peak_pending_bytes")
         if status != "ok":
             raise RuntimeError(f"the snapshot failed: {status}")
-        print(f"  rss_before={before} kB peak={peak} kB (sampled {sampled}) ratio={peak / before:.4f} "
-              f"snapshot={took:.2f}s saved_before_a_write={hooked} peak_pending={pending} B", file=sys.stderr)
-        return peak / before
+        return {"rss_before_kb": before, "peak_kb": peak, "sampled_peak_kb": sampled, "ratio": f"{peak / before:.5f}",
+                "seconds": f"{took:.3f}", "saved_before_a_write": hooked, "peak_pending_bytes": pending}
     finally:
         if load is not None:
             load.kill()
@@ -118,11 +118,19 @@ def main():
     p.add_argument("--settle", type=float, default=1.0, help="seconds of load before the snapshot")
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--load-cpu", type=int, default=1)
+    p.add_argument("--raw-round", type=int, help="one round, printed as a raw line of scripts/bench-kv-durable")
     args = p.parse_args()
+    if args.raw_round is not None:
+        fields = one_round(args)
+        print(" ".join([f"round={args.raw_round}", "stage=snapshot", "server=percore", f"keys={args.keys}"] +
+                       [f"{k}={v}" for k, v in fields.items()]))
+        return 0
     ratios = []
     for r in range(args.rounds):
         print(f"snapshot rss: round {r + 1}/{args.rounds}, {args.keys} keys", file=sys.stderr)
-        ratios.append(one_round(args))
+        fields = one_round(args)
+        print("  " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
+        ratios.append(float(fields["ratio"]))
     med = statistics.median(ratios)
     verdict = "met" if med <= 1.1 else "MISSED"
     print(f"RESULT kv_snapshot_rss_growth {med:.4f} ratio # {min(ratios):.4f}..{max(ratios):.4f} "
