@@ -6,6 +6,7 @@
   reaches it is saved as it was, and its later write replays from the new segment);
 - a SIGKILL in the middle of a snapshot loses nothing: the restart recovers from the old segments;
 - a shard's log past --log-rewrite-min-size and --log-rewrite-percentage is rewritten automatically;
+- a log closed or reopened (CONFIG SET appendonly, appendfsync) during a snapshot stops it first;
 - BGSAVE / BGREWRITEAOF while one runs is refused (SCHEDULE queues one), LASTSAVE moves, INFO persistence says
   what happened; with no log, BGSAVE says why it cannot.
 
@@ -228,6 +229,34 @@ def automatic_rewrite():
     shutil.rmtree(data, ignore_errors=True)
 
 
+def interrupted():
+    """CONFIG SET appendonly no (the logs close) and appendfsync (they reopen) stop a running snapshot first: it
+    reports the failure, the old segments stay, nothing is lost."""
+    data = tempfile.mkdtemp(prefix="percore-snap-")
+    kv = start(data, "--snapshot-buffer", "16kb", shards=2)
+    c = kv.conn
+    fill(c, "k", 200_000)
+    replies = c.pipeline([["BGSAVE"], ["CONFIG", "SET", "appendfsync", "everysec"]])
+    check(replies == [b"+Background saving started\r\n", b"+OK\r\n"], "CONFIG SET appendfsync during a snapshot",
+          str(replies))
+    wait_for(lambda: not in_progress(kv), "the snapshot ends")
+    check(info_field(kv, "aof_last_bgrewrite_status", "persistence") == "err", "the interrupted snapshot says so")
+    replies = c.pipeline([["BGSAVE"], ["CONFIG", "SET", "appendonly", "no"]])
+    check(replies == [b"+Background saving started\r\n", b"+OK\r\n"], "CONFIG SET appendonly no during a snapshot",
+          str(replies))
+    wait_for(lambda: not in_progress(kv), "that one ends too")
+    check(c.call("CONFIG", "SET", "appendonly", "yes") == b"+OK\r\n", "the logs open again")
+    c.call("SET", "after", "reopen")
+    check(c.call("BGSAVE") == b"+Background saving started\r\n", "and a snapshot starts")
+    wait_done(kv, "and completes")
+    kill(kv)
+    kv = start(data, shards=2)
+    check(kv.call("DBSIZE") == b":200001\r\n" and kv.call("GET", "after") == b"$6\r\nreopen\r\n",
+          "nothing lost after interrupted snapshots", kv.call("DBSIZE"))
+    check(kv.stop() == 0, "exits 0 on SIGTERM")
+    shutil.rmtree(data, ignore_errors=True)
+
+
 def one_at_a_time():
     data = tempfile.mkdtemp(prefix="percore-snap-")
     kv = start(data, "--snapshot-buffer", "16kb")
@@ -259,5 +288,6 @@ every_type_round_trips()
 writes_during_snapshot()
 sigkill_mid_snapshot()
 automatic_rewrite()
+interrupted()
 one_at_a_time()
 finish()
