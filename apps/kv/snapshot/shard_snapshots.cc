@@ -31,7 +31,7 @@ bool shard_snapshots::start(shard_state& st) {
 
 bool shard_snapshots::maybe_rewrite(shard_state& st) {
     const settings& c = st.config();
-    if (_status.in_progress || c.log_rewrite_percentage == 0 || !st.plog.enabled()) {
+    if (_status.in_progress || c.log_rewrite_percentage == 0 || !st.plog.enabled() || now_ms() < _retry_after_ms) {
         return false;
     }
     const log_status s = st.plog.status();
@@ -98,6 +98,12 @@ task<> shard_snapshots::run(shard_state& st, gate::holder hold) {
                           this_shard_id(), w.keys, w.bytes, w.by_writes, w.peak_pending);
     } catch (const std::exception& e) {
         snapshot_log.error("shard {}: snapshot failed: {}", this_shard_id(), e.what());
+    }
+    if (st.db.snapshot_running()) {
+        st.db.abandon_snapshot(); // the writer did not reach the end of its walk (aborted)
+    }
+    if (!ok) {
+        _retry_after_ms = now_ms() + auto_retry_delay_ms;
     }
     _status.last_ok = ok;
     _status.last_peak_pending = _writer->stats().peak_pending;

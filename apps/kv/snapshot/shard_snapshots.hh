@@ -74,6 +74,10 @@ private:
 
     std::unique_ptr<snapshot_writer> _writer;
     snapshot_status _status;
+    /// After a failed snapshot, the automatic rewrite waits this long before it tries again (a full disk would
+    /// otherwise start one every tick); BGSAVE is not held back.
+    static constexpr std::int64_t auto_retry_delay_ms = 10'000;
+    std::int64_t _retry_after_ms = 0;
     bool _cancel = false;   ///< the running one should give up (interrupt(), stop())
     bool _past_cut = false; ///< the running one took its cut: its compaction refers to the log
     condition_variable _finished;

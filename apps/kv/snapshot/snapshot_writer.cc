@@ -72,7 +72,7 @@ task<> snapshot_writer::run(storage::append_log& log) {
     bool walked = false;
     while (!walked || !_pending.empty()) {
         if (_cancelled && !_discard) {
-            error = std::make_exception_ptr(std::runtime_error("cancelled (the server is stopping)"));
+            error = std::make_exception_ptr(std::runtime_error("cancelled: the log is closing or the server stopping"));
             _discard = true;
             drop_pending();
         }
