@@ -88,7 +88,8 @@ void report_inline_failure(std::exception_ptr e) noexcept;
 /// Test seam (tests/shard/bus_shutdown_test.cc): when set, shard_bus::quiescent() calls it after deciding that its
 /// shard is quiet and before it touches the shared quiet count, so a test can run another shard in that window.
 /// Set it only while no engine runs. Null otherwise: one well-predicted branch per pass, during shutdown only.
-inline constinit void (*quiescent_probe)(unsigned shard) = nullptr;
+using quiescent_probe_fn = void (*)(unsigned shard);
+inline constinit quiescent_probe_fn quiescent_probe = nullptr; // a typedef: GCC refuses constinit on the declarator
 
 } // namespace detail
 

@@ -235,7 +235,8 @@ std::string session::describe() const {
            " db=0 sub=0 psub=0 ssub=0 multi=" + (_in_multi ? n(_queued.size()) : std::string("-1")) +
            " qbuf=" + n(qbuf) + " qbuf-free=0 argv-mem=" + n(_argv_bytes) + " multi-mem=" + n(multi_mem) +
            " rbs=" + n(_out.capacity()) + " rbp=" + n(_out.capacity()) + " obl=" + n(_out.size()) +
-           " oll=0 omem=0 tot-mem=" + n(tot_mem) + " events=r cmd=" + (_last_command.empty() ? "NULL" : _last_command) +
+           " oll=0 omem=0 tot-mem=" + n(tot_mem) +
+           " events=r cmd=" + std::string(_last_command.empty() ? "NULL" : _last_command) +
            " user=default redir=-1 resp=" + n(_protocol) + " lib-name=" + _lib_name + " lib-ver=" + _lib_ver + "\n";
 }
 

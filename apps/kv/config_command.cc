@@ -112,6 +112,9 @@ const config_param params[] = {
      [](settings& s, std::string_view v) {
          std::uint64_t n = 0;
          std::string e = memory(v, one_mb, n);
+         if (e.empty() && n > object::max_string_size) {
+             e = between(static_cast<std::int64_t>(one_mb), static_cast<std::int64_t>(object::max_string_size));
+         }
          s.limits.max_bulk = e.empty() ? n : s.limits.max_bulk;
          return e;
      }},
@@ -283,7 +286,8 @@ task<> config_set(sharded<shard_state>& shards, argv_t argv, resp::reply_writer&
             co_return;
         }
     }
-    if (std::string why = co_await switch_logs(shards, shards.local().config(), updated); !why.empty()) {
+    const std::string why = co_await switch_logs(shards, shards.local().config(), updated);
+    if (!why.empty()) {
         out.error(why);
         co_return;
     }

@@ -9,6 +9,7 @@
 #include "runtime/abort_shield.hh"
 #include "runtime/when_all.hh"
 #include "shard/shard_id.hh"
+#include "shard/submit_to.hh"
 
 namespace percore::kv {
 
@@ -105,6 +106,18 @@ task<> shard_lock_set::release() {
     co_await when_all(std::move(releases));
 }
 
+shard_lock_set::~shard_lock_set() {
+    for (unsigned s : _held) {
+        post_to(s, [&shards = _shards, ex = _exclusive] {
+            shard_state& st = shards.local();
+            if (ex) {
+                st.plog.abandon_txn(); // an operation that threw half way: nothing of it is logged
+            }
+            ex ? st.lock.unlock() : st.lock.unlock_shared();
+        });
+    }
+}
+
 bool shard_lock_set::holds(unsigned shard) const noexcept {
     return std::find(_held.begin(), _held.end(), shard) != _held.end();
 }
@@ -174,6 +187,7 @@ task<> mget(sharded<shard_state>& shards, split_keys& sk, std::size_t nkeys, res
                 values.emplace_back();
             }
         }
+        st.db.settle(); // as after a command: the values handed out are re-measured, their records dropped
         return values;
     });
     std::vector<const std::optional<std::string>*> ordered(nkeys);
@@ -207,6 +221,7 @@ task<std::int64_t> count_keys(sharded<shard_state>& shards, split_keys& sk, bool
                 n += st.db.find(k) != nullptr ? 1 : 0;
             }
         }
+        st.db.settle();
         return n;
     });
     std::int64_t total = 0;
@@ -236,6 +251,7 @@ task<> set_all(sharded<shard_state>& shards, split_keys& sk, argv_t argv, const 
                 }
                 st.db.set((*keys)[j], object(std::move((*vals)[j])));
             }
+            st.db.settle();
         }));
     }
     co_await when_all(std::move(parts));
@@ -260,6 +276,7 @@ task<> gather_run_scatter(sharded<shard_state>& shards, const command_spec& spec
             }
             values.push_back(std::move(c));
         }
+        st.db.settle();
         return values;
     });
     keyspace scratch;
@@ -318,6 +335,7 @@ task<> gather_run_scatter(sharded<shard_state>& shards, const command_spec& spec
                     st.plog.record_value(st.db.now(), st, key);
                 }
             }
+            st.db.settle();
         }));
     }
     co_await when_all(std::move(parts));

@@ -28,6 +28,9 @@ public:
         : _shards(shards) {}
     shard_lock_set(const shard_lock_set&) = delete;
     shard_lock_set& operator=(const shard_lock_set&) = delete;
+    /// Locks still held (an exception between acquire() and release()) are released by one-way messages: a
+    /// shard is never left locked for good.
+    ~shard_lock_set();
 
     /// Takes the lock of every shard in `shards` (any order, duplicates allowed), in ascending order. Exclusive
     /// locks start a transaction of the shard logs: what the operation changes on each shard is logged as one

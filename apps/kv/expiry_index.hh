@@ -39,6 +39,12 @@ public:
         return e == nullptr ? nullptr : e->key;
     }
     void clear() noexcept;
+    /// Exchanges the entries of two indexes (O(1)): a flushed keyspace hands its index to a lazy free.
+    void swap(expiry_index& o) noexcept { _table.swap_contents(o._table); }
+    /// Frees about `budget` entries. \return true once empty
+    bool free_some(std::size_t budget) noexcept {
+        return _table.dispose_some(budget, [](entry* e) { delete e; });
+    }
 
 private:
     struct entry {

@@ -40,12 +40,21 @@ task<> flush(sharded<shard_state>& shards, argv_t argv, resp::reply_writer& out,
         own.emplace(shards);
         co_await own->acquire(all_shards(), true);
     }
-    co_await on_all_shards(shards, [](shard_state& st) {
+    // FLUSHALL SYNC frees the keys before it replies (the shard stalls for it, as asked); otherwise they are
+    // freed in the background, a slice at a time (INFO memory's lazyfree_pending_objects).
+    const bool sync = argv.size() == 2 && iequals(argv[1], "sync");
+    co_await on_all_shards(shards, [sync](shard_state& st) {
         if (st.plog.recording()) {
             const std::string_view flush[] = {"FLUSHALL"};
             st.plog.record(now_ms(), flush);
         }
         st.db.clear();
+        if (sync) {
+            while (!st.db.free_flushed(SIZE_MAX)) {
+            }
+        } else {
+            st.free_flushed_in_background();
+        }
         return 0;
     });
     if (own) {
@@ -279,26 +288,48 @@ task<> shutdown(session& s, argv_t argv, resp::reply_writer& out) {
     ::kill(::getpid(), SIGTERM);
 }
 
+namespace {
+
+task<> dbsize(sharded<shard_state>& shards, resp::reply_writer& out) {
+    auto sizes = co_await on_all_shards(shards, [](shard_state& st) { return st.db.size(); });
+    std::size_t n = 0;
+    for (std::size_t x : sizes) {
+        n += x;
+    }
+    out.integer(static_cast<std::int64_t>(n));
+}
+
+/// Runs `read` (a command that reads every shard) with every shard's lock held shared, so that what it counts or
+/// lists is one point in time: never half of an MSET or a transaction. Inside EXEC (`held`) the transaction
+/// holds every shard already; one shard has no multi-shard writes to split.
+task<> on_every_shard_at_once(sharded<shard_state>& shards, shard_lock_set* held, task<> read) {
+    if (held != nullptr || shard_count() == 1) {
+        co_await std::move(read);
+        co_return;
+    }
+    shard_lock_set locks(shards);
+    co_await locks.acquire(all_shards(), false);
+    co_await std::move(read); // if it throws, ~shard_lock_set releases the locks
+    co_await locks.release();
+}
+
+} // namespace
+
 task<> run_global(session& s, const command_spec& spec, argv_t argv, resp::reply_writer& out, shard_lock_set* held) {
     auto& shards = s.shards();
     const std::string_view name = spec.name;
     if (name == "dbsize") {
-        auto sizes = co_await on_all_shards(shards, [](shard_state& st) { return st.db.size(); });
-        std::size_t n = 0;
-        for (std::size_t x : sizes) {
-            n += x;
-        }
-        out.integer(static_cast<std::int64_t>(n));
+        co_await on_every_shard_at_once(shards, held, dbsize(shards, out));
     } else if (name == "flushdb" || name == "flushall") {
         co_await flush(shards, argv, out, held);
     } else if (name == "shutdown") {
         co_await shutdown(s, argv, out);
     } else if (name == "keys") {
-        co_await keys(shards, argv, out);
+        co_await on_every_shard_at_once(shards, held, keys(shards, argv, out));
     } else if (name == "scan") {
         co_await scan(shards, argv, out);
     } else if (name == "randomkey") {
-        co_await randomkey(shards, out);
+        co_await on_every_shard_at_once(shards, held, randomkey(shards, out));
     } else if (name == "info") {
         co_await info_command(shards, argv, out);
     } else if (name == "config") {

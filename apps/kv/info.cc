@@ -38,6 +38,8 @@ struct shard_snapshot {
     std::size_t keys = 0;
     std::size_t expires = 0;
     std::size_t memory = 0;
+    std::size_t lazyfree_pending = 0;
+    std::uint64_t lazyfreed = 0;
     std::size_t clients = 0;
     shard_counters counters;
     std::uint64_t expired = 0;
@@ -58,6 +60,8 @@ shard_snapshot snapshot(shard_state& st) {
     s.keys = st.db.size();
     s.expires = st.db.keys_with_expiry();
     s.memory = st.db.memory();
+    s.lazyfree_pending = st.db.lazyfree_pending();
+    s.lazyfreed = st.db.lazyfreed();
     s.clients = st.clients().size();
     s.counters = st.counters;
     s.expired = st.db.expired_keys() - st.counters.expired_at_reset;
@@ -205,7 +209,8 @@ void server_section(info_text& t, const settings& cfg, std::size_t shards) {
     t.line("shards", static_cast<std::uint64_t>(shards));
 }
 
-void memory_section(info_text& t, const settings& cfg, std::uint64_t used) {
+void memory_section(info_text& t, const settings& cfg, const shard_snapshot& shards_total) {
+    const std::uint64_t used = shards_total.memory;
     const std::uint64_t rss = rss_bytes();
     const auto total =
         static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -221,8 +226,9 @@ void memory_section(info_text& t, const settings& cfg, std::uint64_t used) {
     t.line("maxmemory_policy", to_string(cfg.policy));
     static const std::string allocator = allocator_name();
     t.line("mem_allocator", allocator);
-    t.line("lazyfree_pending_objects", 0);
-    t.line("lazyfreed_objects", 0); // UNLINK frees at once
+    // Keys FLUSHALL/FLUSHDB left to free in the background (UNLINK frees at once).
+    t.line("lazyfree_pending_objects", static_cast<std::uint64_t>(shards_total.lazyfree_pending));
+    t.line("lazyfreed_objects", shards_total.lazyfreed);
 }
 
 void persistence_section(info_text& t, std::uint64_t changes, const std::vector<shard_snapshot>& shards,
@@ -390,6 +396,8 @@ shard_snapshot total_of(const std::vector<shard_snapshot>& shards) {
         t.keys += s.keys;
         t.expires += s.expires;
         t.memory += s.memory;
+        t.lazyfree_pending += s.lazyfree_pending;
+        t.lazyfreed += s.lazyfreed;
         t.clients += s.clients;
         t.counters.commands += s.counters.commands;
         t.counters.connections_received += s.counters.connections_received;
@@ -422,7 +430,7 @@ std::string render(const std::vector<shard_snapshot>& shards, const settings& cf
         t.line("clients_in_timeout_table", 0);
     }
     if (t.section("Memory", "memory")) {
-        memory_section(t, cfg, total.memory);
+        memory_section(t, cfg, total);
     }
     if (t.section("Persistence", "persistence")) {
         persistence_section(t, total.changes, shards, cfg);

@@ -23,6 +23,8 @@ keyspace::keyspace()
 }
 
 keyspace::~keyspace() {
+    while (!free_flushed(SIZE_MAX)) {
+    }
     _expires.clear();
     _table.clear([](key_node* n) { key_node::destroy(n); });
 }
@@ -49,6 +51,14 @@ object* keyspace::hand_out(key_node* n) {
     if (!n->has(key_node::touched)) {
         n->set(key_node::touched, true);
         _touched.emplace_back(n, n->value.memory());
+        if (_touched.size() > touched_scan_max) {
+            if (_touched_index.empty()) {
+                for (std::size_t i = 0; i + 1 < _touched.size(); ++i) {
+                    _touched_index.emplace(_touched[i].first, i);
+                }
+            }
+            _touched_index.emplace(n, _touched.size() - 1);
+        }
     }
     return &n->value;
 }
@@ -69,6 +79,7 @@ void keyspace::settle_touched() noexcept {
         }
     }
     _touched.clear();
+    _touched_index.clear();
 }
 
 object* keyspace::find(std::string_view key) {
@@ -90,11 +101,18 @@ key_node* keyspace::insert(std::string_view key, std::uint64_t h, object value) 
 }
 
 std::pair<key_node*, std::size_t>* keyspace::touched_record(const key_node* n) noexcept {
-    if (n->has(key_node::touched)) {
-        for (auto& t : _touched) {
-            if (t.first == n) {
-                return &t;
-            }
+    if (!n->has(key_node::touched)) {
+        return nullptr;
+    }
+    if (!_touched_index.empty()) {
+        ++_touched_steps;
+        const auto it = _touched_index.find(n);
+        return it == _touched_index.end() ? nullptr : &_touched[it->second];
+    }
+    for (auto& t : _touched) {
+        ++_touched_steps;
+        if (t.first == n) {
+            return &t;
         }
     }
     return nullptr;
@@ -131,6 +149,7 @@ void keyspace::delete_node(key_node* n, std::uint64_t h) {
     if (auto* rec = touched_record(n)) {
         accounted = rec->second;
         rec->first = nullptr;
+        _touched_index.erase(n); // its address may come back as a new node
     }
     if (n->has(key_node::has_expiry)) {
         _expires.remove(n);
@@ -242,9 +261,13 @@ void keyspace::clear() {
     }
     _changes += _table.size();
     _touched.clear();
+    _touched_index.clear();
     _last_inline = nullptr;
-    _expires.clear();
-    _table.clear([](key_node* n) { key_node::destroy(n); });
+    auto gone = std::make_unique<flushed>();
+    _flushed_memory = memory(); // the live keys' share joins what earlier flushes left
+    gone->keys.swap_contents(_table);
+    gone->expires.swap(_expires);
+    _flushed.push_back(std::move(gone));
     _memory = 0;
 }
 
@@ -274,6 +297,42 @@ std::uint64_t keyspace::snapshot_step(std::uint64_t cursor, std::size_t count) {
             save_for_snapshot(&n);
         }
     });
+}
+
+std::size_t keyspace::lazyfree_pending() const noexcept {
+    std::size_t n = 0;
+    for (const auto& f : _flushed) {
+        n += f->keys.size();
+    }
+    return n;
+}
+
+bool keyspace::free_flushed(std::size_t budget) {
+    while (!_flushed.empty()) {
+        flushed& f = *_flushed.front();
+        const std::size_t before = f.keys.size();
+        const std::size_t tables_before = f.keys.bytes() + f.expires.bytes();
+        std::size_t freed = 0;
+        // Expiry entries first: they point at the key nodes.
+        const bool done = f.expires.free_some(budget) && f.keys.dispose_some(budget, [&freed](key_node* n) {
+            freed += n->allocation() + n->value.memory();
+            key_node::destroy(n);
+        });
+        freed += tables_before - (f.keys.bytes() + f.expires.bytes());
+        _flushed_memory -= std::min(freed, _flushed_memory);
+        _lazyfreed += before - f.keys.size();
+        if (!done) {
+            return false;
+        }
+        _flushed.erase(_flushed.begin());
+        if (_flushed.empty()) {
+            _flushed_memory = 0; // what is left of the estimate (expiry entries are not counted one by one) is gone
+        }
+        if (budget != SIZE_MAX) {
+            return _flushed.empty();
+        }
+    }
+    return true;
 }
 
 std::uint64_t keyspace::scan(std::uint64_t cursor, std::size_t count, const std::function<void(std::string_view)>& fn) {

@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,8 +85,16 @@ public:
     [[nodiscard]] std::size_t keys_with_expiry() const noexcept { return _expires.size(); }
     /// Buckets of the key table (tests: growth and shrinking).
     [[nodiscard]] std::size_t bucket_count() const noexcept { return _table.bucket_count(); }
-    /// Deletes everything (FLUSHDB); watchers of every key are marked dirty.
+    /// Deletes everything (FLUSHDB); watchers of every key are marked dirty. O(1) but for the watchers: the keys
+    /// are gone at once for every command, their memory is freed later by free_flushed(), in slices, so a flush
+    /// of millions of keys does not stall the shard (Redis's lazy free, without a thread).
     void clear();
+    /// Keys a clear() left to free (INFO's lazyfree_pending_objects).
+    [[nodiscard]] std::size_t lazyfree_pending() const noexcept;
+    /// Keys freed that way so far (INFO's lazyfreed_objects).
+    [[nodiscard]] std::uint64_t lazyfreed() const noexcept { return _lazyfreed; }
+    /// Frees about `budget` flushed keys. \return true once none is left
+    bool free_flushed(std::size_t budget);
 
     /// One step of a SCAN: calls `fn` for up to about `count` keys from `cursor` on; \return the next cursor (0:
     /// done). Keys present during the whole scan are returned at least once, however the table grows or shrinks
@@ -105,7 +114,11 @@ public:
 
     /// Bytes held by keys and values (maxmemory, INFO memory): allocations of nodes, strings, expiry entries and
     /// buckets rounded to the allocator's size classes; aggregates estimated by object::memory().
-    [[nodiscard]] std::size_t memory() const noexcept { return _memory + _table.bytes() + _expires.bytes(); }
+    /// Keys a FLUSHALL left to free count until they are freed (as Redis counts lazy-free memory), so maxmemory
+    /// cannot admit a second keyspace while the first is still allocated.
+    [[nodiscard]] std::size_t memory() const noexcept {
+        return _memory + _table.bytes() + _expires.bytes() + _flushed_memory;
+    }
     /// Re-measures the values handed out since the last call (a command may have grown or shrunk them in place).
     /// The shard calls it after each command.
     void settle() noexcept {
@@ -116,6 +129,8 @@ public:
             settle_touched();
         }
     }
+    /// Records touched_record() has looked at so far (tests: finding one costs O(1) however many there are).
+    [[nodiscard]] std::uint64_t touched_steps() const noexcept { return _touched_steps; }
     /// Kept for callers written before settle(): values are re-measured after each command anyway.
     void resized(std::string_view, std::size_t, std::size_t) noexcept {}
 
@@ -211,7 +226,21 @@ private:
 
     linear_table<key_node, key_node_hash> _table;
     expiry_index _expires;
+    /// What clear() took out, oldest first, waiting for free_flushed().
+    struct flushed {
+        linear_table<key_node, key_node_hash> keys;
+        expiry_index expires;
+    };
+    std::vector<std::unique_ptr<flushed>> _flushed;
+    std::uint64_t _lazyfreed = 0;
+    std::size_t _flushed_memory = 0; ///< what memory() counted for them, less what was freed since
     std::vector<std::pair<key_node*, std::size_t>> _touched; ///< handed-out values and their size then
+    /// Index of `_touched` by node, kept once it is longer than a short scan (a command that hands out many
+    /// values and then replaces or deletes them: MSET of a key twice, MGET then DEL...), so that finding a record
+    /// stays O(1) instead of a scan per key.
+    std::unordered_map<const key_node*, std::size_t> _touched_index;
+    static constexpr std::size_t touched_scan_max = 16;
+    std::uint64_t _touched_steps = 0; ///< records looked at by touched_record() (tests: it stays linear)
     /// The inline string handed out last (memory 0 then). Strings grow in place only through the value a command
     /// looked up last (APPEND, SETRANGE, INCR*), so one slot, not a list, keeps GET and SET free of bookkeeping.
     key_node* _last_inline = nullptr;

@@ -208,6 +208,53 @@ public:
         release_all();
     }
 
+    /// Exchanges the contents (nodes, buckets, size) of two tables; each keeps its own max load. O(1).
+    void swap_contents(linear_table& o) noexcept {
+        std::swap(_segments, o._segments);
+        std::swap(_mask, o._mask);
+        std::swap(_split, o._split);
+        std::swap(_size, o._size);
+        std::swap(_seg0, o._seg0);
+    }
+
+    /// Unlinks about `budget` nodes (whole buckets, the last ones first), handing each to `dispose(Node*)`, and
+    /// shrinks the table as its buckets empty: freeing a large table in slices (at least one bucket per call).
+    /// \return true once the table is empty (and its buckets freed)
+    template <typename Dispose>
+    bool dispose_some(std::size_t budget, Dispose&& dispose) {
+        while (_size != 0) {
+            Node*& last = bucket(bucket_count() - 1);
+            for (Node* x = last; x != nullptr;) {
+                Node* next = x->next;
+                dispose(x);
+                --_size;
+                budget -= budget != 0 ? 1 : 0;
+                x = next;
+            }
+            last = nullptr;
+            if (bucket_count() > min_buckets) {
+                merge_one();
+            } else if (_size != 0) { // the first buckets: sweep them, the table is nearly empty
+                for (std::size_t b = 0; b < bucket_count(); ++b) {
+                    for (Node* x = bucket(b); x != nullptr;) {
+                        Node* next = x->next;
+                        dispose(x);
+                        x = next;
+                    }
+                }
+                _size = 0;
+            }
+            if (budget == 0) {
+                break;
+            }
+        }
+        if (_size == 0) {
+            release_all();
+            return true;
+        }
+        return false;
+    }
+
 private:
     static constexpr std::size_t segment_bits = 10;
     static constexpr std::size_t segment_size = std::size_t{1} << segment_bits; // 8 KB of bucket heads

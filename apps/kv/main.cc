@@ -64,7 +64,8 @@ percore::task<int> run_kv(kv_options o) {
     sharded<kv::shard_state> shards;
     co_await shards.start(o.s);
     if (o.s.appendonly) {
-        if (const int code = co_await kv::recover_shards(shards, o.s); code != 0) {
+        const int code = co_await kv::recover_shards(shards, o.s);
+        if (code != 0) {
             co_await shards.stop();
             co_return code;
         }
@@ -161,8 +162,10 @@ int main(int argc, char** argv) {
         o.s.maxmemory = bytes;
         o.s.policy = o.policy == "allkeys-lru" ? percore::kv::eviction_policy::allkeys_lru
                                                : percore::kv::eviction_policy::noeviction;
-        if (!percore::kv::parse_memory(o.max_bulk, bytes) || bytes == 0) {
-            std::fprintf(stderr, "percore-kv: --proto-max-bulk-len %s: not a memory value\n", o.max_bulk.c_str());
+        if (!percore::kv::parse_memory(o.max_bulk, bytes) || bytes == 0 ||
+            bytes > percore::kv::object::max_string_size) {
+            std::fprintf(stderr, "percore-kv: --proto-max-bulk-len %s: not a memory value from 1 to 4294967295\n",
+                         o.max_bulk.c_str());
             co_return 2;
         }
         o.s.limits.max_bulk = bytes;

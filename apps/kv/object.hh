@@ -151,6 +151,8 @@ public:
 
     /// Longest string kept inline.
     static constexpr std::size_t inline_capacity = 15;
+    /// Longest string there is (a heap string's size is 32 bits; proto-max-bulk-len is capped to it).
+    static constexpr std::uint64_t max_string_size = UINT32_MAX;
     /// A string held inline: it has no allocation (memory() is 0).
     [[nodiscard]] bool is_inline() const noexcept { return get_kind() == kind::small; }
 

@@ -171,6 +171,9 @@ task<> session::process_window() {
         if (const command_spec* barrier = dispatch(_argv)) {
             co_await flush_window();
             co_await run_barrier(*barrier, _argv);
+            if (_out.size() >= window_reply_budget) {
+                co_await write_out(); // as flush_window does: a client that does not read holds one budget
+            }
         }
         if (_closing) {
             break;

@@ -125,7 +125,7 @@ private:
     std::string _local;
     std::int64_t _created_ms;
     std::int64_t _last_ms;
-    std::string _last_command;
+    std::string_view _last_command; ///< a command table name (static): no copy per command
     int _protocol = 2;
     bool _authenticated = true;
     bool _closing = false; // reply what was asked, then close (QUIT, protocol error)

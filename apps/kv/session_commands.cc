@@ -293,7 +293,8 @@ task<> session::exec() {
         co_return;
     }
     if (writes) {
-        if (std::string e = co_await misconf_on(_shards, locks.held()); !e.empty()) {
+        const std::string e = co_await misconf_on(_shards, locks.held());
+        if (!e.empty()) {
             co_await locks.release();
             co_await unwatch_all();
             out.error(e);

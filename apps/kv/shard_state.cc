@@ -5,6 +5,8 @@
 
 #include "apps/kv/persistence/command_log.hh"
 #include "apps/kv/session.hh"
+#include "runtime/preempt.hh"
+#include "runtime/sync/gate.hh"
 #include "shard/shard_id.hh"
 
 namespace percore::kv {
@@ -101,10 +103,29 @@ void shard_state::reconfigure(const settings& s) {
     }
 }
 
+void shard_state::free_flushed_in_background() {
+    if (_freeing || _background.is_closed() || db.lazyfree_pending() == 0) {
+        return;
+    }
+    _freeing = true;
+    spawn_in(_background, free_flushed());
+}
+
+task<> shard_state::free_flushed() {
+    // Small steps, yielding when the time slice is up: commands keep their latency, an idle shard frees at full
+    // speed. Stops early at shutdown (the keyspace's destructor frees the rest).
+    constexpr std::size_t step = 256;
+    while (!_background.is_closed() && !db.free_flushed(step)) {
+        co_await maybe_yield();
+    }
+    _freeing = false;
+}
+
 task<> shard_state::stop() {
     _expiry_timer.cancel();
     co_await snapshots.stop(); // before the log closes under it
     co_await plog.close();
+    co_await _background.close();
 }
 
 std::size_t shard_state::client_share() const noexcept {
@@ -197,6 +218,16 @@ void shard_state::refuse_writes(batch& b, std::size_t first, std::size_t from) {
     b.replies = std::move(replies);
 }
 
+void shard_state::execute_locked(batch& b) {
+    // A command that throws (bad_alloc) must not leave the shard locked for everybody else.
+    struct unlock_at_exit {
+        shared_mutex& m;
+        bool exclusive;
+        ~unlock_at_exit() { exclusive ? m.unlock() : m.unlock_shared(); }
+    } unlock{lock, b.writes};
+    execute(b);
+}
+
 task<> shard_state::run(batch& b) {
     // A snapshot's unwritten records are at their bound: nothing runs (and adds to them) until the disk catches up.
     if (snapshots.over_limit()) [[unlikely]] {
@@ -206,20 +237,21 @@ task<> shard_state::run(batch& b) {
     const std::size_t from = b.replies.size();
     // Uncontended (no multi-shard operation holds the lock or waits for it): run at once.
     if (b.writes ? lock.try_lock() : lock.try_lock_shared()) {
-        execute(b);
-        b.writes ? lock.unlock() : lock.unlock_shared();
+        execute_locked(b);
     } else {
         if (b.writes) {
             co_await lock.lock();
         } else {
             co_await lock.lock_shared();
         }
-        execute(b);
-        b.writes ? lock.unlock() : lock.unlock_shared();
+        execute_locked(b);
     }
     // The append starts before anything else can run here: log order is apply order. Replies wait for it.
-    if (plog.has_pending() && !co_await plog.commit()) {
-        refuse_writes(b, first, from);
+    if (plog.has_pending()) {
+        const bool durable = co_await plog.commit();
+        if (!durable) {
+            refuse_writes(b, first, from);
+        }
     }
 }
 

@@ -80,6 +80,8 @@ public:
     task<> run(batch& b);
     /// Runs them now. \pre the caller holds `lock` (or knows nobody does)
     void execute(batch& b);
+    /// execute() holding `lock` (taken by the caller), which it releases, also when a command throws.
+    void execute_locked(batch& b);
     /// Runs one command into `out`: the MISCONF and maxmemory checks, then the command; what it changed is
     /// recorded in the log's pending record.
     void execute_one(const command_spec& spec, argv_t argv, resp::reply_writer& out);
@@ -93,6 +95,10 @@ public:
     void remove_client(session& s) { std::erase(_clients, &s); }
     [[nodiscard]] const std::vector<session*>& clients() const noexcept { return _clients; }
     [[nodiscard]] std::size_t client_share() const noexcept;
+
+    /// Frees what FLUSHALL/FLUSHDB left (keyspace::clear()) in a fiber of its own, a slice per scheduler pass,
+    /// unless one is at it already.
+    void free_flushed_in_background();
 
     /// Starts the active expiry timer. \shard_local
     void start();
@@ -108,9 +114,13 @@ private:
     /// Closes connections idle past `timeout` (the expiry timer calls it).
     void close_idle_clients();
 
+    task<> free_flushed();
+
     settings _settings;
     std::vector<session*> _clients;
     timer _expiry_timer;
+    gate _background;
+    bool _freeing = false;
 };
 
 /// Wall-clock time in ms since the epoch.

@@ -13,7 +13,10 @@ namespace percore::kv {
 
 namespace {
 
-constexpr std::size_t max_string = 512 * 1024 * 1024; // proto-max-bulk-len
+/// Redis's checkStringLength: APPEND and SETRANGE may not build a string longer than proto-max-bulk-len.
+std::uint64_t max_string(const exec_context& ctx) noexcept {
+    return ctx.shard.config().limits.max_bulk;
+}
 
 enum set_flags : unsigned {
     set_nx = 1,
@@ -362,7 +365,7 @@ void append_cmd(exec_context& ctx, argv_t argv) {
         ctx.out.integer(static_cast<std::int64_t>(argv[2].size()));
         return;
     }
-    if (o->str().size() + argv[2].size() > max_string) {
+    if (o->str().size() + argv[2].size() > max_string(ctx)) {
         ctx.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return;
     }
@@ -438,7 +441,7 @@ void setrange_cmd(exec_context& ctx, argv_t argv) {
         ctx.out.integer(static_cast<std::int64_t>(have));
         return;
     }
-    if (static_cast<std::uint64_t>(offset) + value.size() > max_string) {
+    if (static_cast<std::uint64_t>(offset) + value.size() > max_string(ctx)) {
         ctx.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return;
     }

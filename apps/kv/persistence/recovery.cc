@@ -28,9 +28,9 @@ struct loaded {
 };
 
 // Named coroutines, not lambda coroutines: their parameters live in the frame.
-task<loaded> open_one(shard_state& st, std::string dir, storage::log_options opts, txn_set complete) {
+task<loaded> open_one(shard_state& st, std::string dir, storage::log_options opts, txn_set incomplete) {
     const auto t0 = std::chrono::steady_clock::now();
-    co_await st.plog.open(st, std::move(dir), opts, std::move(complete));
+    co_await st.plog.open(st, std::move(dir), opts, std::move(incomplete));
     loaded l;
     l.keys = st.db.size();
     l.records = st.plog.status().loaded_records;
@@ -89,15 +89,13 @@ task<int> recover_shards(sharded<shard_state>& shards, const settings& s) {
             want = participants.size();
         }
     }
-    txn_set complete;
-    std::uint64_t dropped = 0;
+    txn_set incomplete;
     for (const auto& [id, fw] : seen) {
-        if (fw.first == fw.second) {
-            complete.insert(id);
-        } else {
-            ++dropped;
+        if (fw.first != fw.second) {
+            incomplete.insert(id);
         }
     }
+    const std::uint64_t dropped = incomplete.size();
     for (unsigned i = 0; i < n; ++i) {
         const storage::recovery_report& r = census[i].report;
         if (r.torn_tail_bytes > 0) {
@@ -124,7 +122,7 @@ task<int> recover_shards(sharded<shard_state>& shards, const settings& s) {
         for (unsigned i = 0; i < n; ++i) {
             parts.push_back(
                 shards.invoke_on(i, [dir = shard_log::directory(s.dir, i), opts = log_options_of(s),
-                                     &complete](shard_state& st) { return open_one(st, dir, opts, complete); }));
+                                     &incomplete](shard_state& st) { return open_one(st, dir, opts, incomplete); }));
         }
         results = co_await when_all(std::move(parts));
     } catch (const storage::log_corruption_error& e) {

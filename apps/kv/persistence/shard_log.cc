@@ -67,11 +67,11 @@ task<txn_census> shard_log::census(std::string dir, bool repair) {
     co_return c;
 }
 
-task<> shard_log::open(shard_state& st, std::string dir, storage::log_options options, txn_set complete) {
+task<> shard_log::open(shard_state& st, std::string dir, storage::log_options options, txn_set incomplete) {
     _st = &st;
     _dir = std::move(dir);
     _options = options;
-    _complete = std::move(complete);
+    _incomplete = std::move(incomplete);
     co_await open_log(true);
 }
 
@@ -98,7 +98,7 @@ task<> shard_log::open_log(bool replay) {
 
 void shard_log::replay(std::span<const std::byte> payload) {
     persistence::record_reader r(payload);
-    if (r.txn() && !_complete.contains(r.txn()->id)) {
+    if (r.txn() && _incomplete.contains(r.txn()->id)) {
         return; // a multi-shard write not durable on every participant: none of it
     }
     shard_state& st = *_st;
@@ -108,6 +108,7 @@ void shard_log::replay(std::span<const std::byte> payload) {
         const command_spec* spec = find_command(name);
         if (spec != nullptr && (spec->name == "flushall" || spec->name == "flushdb")) {
             st.db.clear();
+            st.free_flushed_in_background();
             continue;
         }
         if (spec == nullptr || spec->kind != cmd_kind::keyed || spec->fn == nullptr ||
@@ -147,6 +148,9 @@ task<> shard_log::start_from_memory(shard_state& st, std::string dir, storage::l
 }
 
 task<> shard_log::close() {
+    if (_log && !_pending.empty()) {
+        (void)co_await commit(); // what the expiry cycle recorded last
+    }
     _wake.broadcast();
     co_await _background->close();
     _background = std::make_unique<gate>();
@@ -155,6 +159,8 @@ task<> shard_log::close() {
 }
 
 task<> shard_log::close_log() {
+    _pending.clear(); // recorded for a log that is going away (nothing acknowledged depends on it)
+    _pending_clock.reset();
     if (!_log) {
         co_return; // a reload that failed left it closed
     }
@@ -179,6 +185,9 @@ task<> shard_log::set_policy(storage::durability policy) {
     _options.policy = policy;
     if (!_log) {
         co_return;
+    }
+    if (!_pending.empty()) {
+        (void)co_await commit();
     }
     co_await close_log();
     co_await open_log(false);
@@ -333,6 +342,7 @@ task<> shard_log::reload_loop(gate::holder hold) {
             _pending.clear();
             _pending_clock.reset();
             st.db.clear();
+            st.free_flushed_in_background();
             co_await open_log(true);
             ok = true;
         } catch (const std::exception& e) {

@@ -6,8 +6,7 @@
 /// \code
 /// // at start, on every shard (main.cc): first the transaction census, then the replay
 /// auto census = co_await shard_log::census(dir, repair);                 // txn ids this shard's log holds
-/// co_await st.plog.open(st, dir, {.policy = durability::always}, complete_txns);   // replays through the command
-/// table
+/// co_await st.plog.open(st, dir, {.policy = durability::always}, incomplete);   // replay (but `incomplete` txns)
 /// // while serving (shard_state::execute / run)
 /// st.plog.record(argv);                       // after a command that changed data (or its rewritten effect)
 /// bool durable = co_await st.plog.commit();   // the batch's record: returns once acknowledged under the policy
@@ -53,7 +52,7 @@ struct txn_census {
     storage::recovery_report report; ///< the torn tail cut, the repair done (the replay finds nothing more)
 };
 
-/// Transaction ids complete on every participant (recovery applies only those).
+/// Transaction ids (recovery's: those not durable on every participant, left out of the replay).
 using txn_set = std::unordered_set<std::uint64_t>;
 
 /// What INFO persistence shows of one shard.
@@ -87,10 +86,10 @@ public:
     /// transactions the log holds parts of. \throws storage::log_corruption_error, std::system_error \shard_local
     static task<txn_census> census(std::string dir, bool repair);
 
-    /// Opens the log in `dir` and replays it into `st` (only the transactions in `complete`), then appends to it.
+    /// Opens the log in `dir` and replays it into `st` (but the transactions in `incomplete`), then appends to it.
     /// \throws storage::log_corruption_error, std::system_error, std::runtime_error (a malformed payload)
     /// \shard_local
-    task<> open(shard_state& st, std::string dir, storage::log_options options, txn_set complete);
+    task<> open(shard_state& st, std::string dir, storage::log_options options, txn_set incomplete);
     /// Opens the log in `dir` without replaying it and makes it a snapshot of `st`'s keyspace (CONFIG SET
     /// appendonly yes). The caller holds `st.lock` exclusively. \shard_local
     task<> start_from_memory(shard_state& st, std::string dir, storage::log_options options);
@@ -130,6 +129,12 @@ public:
         _in_txn = false;
         return !_txn_part.empty();
     }
+    /// Drops what the transaction recorded here (it failed half way, with an exception).
+    void abandon_txn() noexcept {
+        _in_txn = false;
+        _txn_part.clear();
+        _txn_clock.reset();
+    }
     /// Appends this shard's part of transaction `id` (after end_txn() returned true on every participant).
     task<bool> commit_txn(std::uint64_t id, std::vector<unsigned> participants);
     /// A fresh transaction id, unique over the shards and over restarts.
@@ -167,7 +172,9 @@ private:
     std::string _dir;
     storage::log_options _options;
     std::unique_ptr<storage::append_log> _log;
-    txn_set _complete; ///< transactions applied at recovery (a reload applies the same)
+    /// Transactions left out at recovery (a reload leaves out the same; later ones were acknowledged whole, or
+    /// refused with -MISCONF on a shard whose log failed, and are then left to the next start).
+    txn_set _incomplete;
     bool _replaying = false;
     std::string _pending;
     std::optional<std::int64_t> _pending_clock;

@@ -307,12 +307,70 @@ parse_status request_parser::gather(std::vector<std::string_view>& argv) {
     }
 }
 
+namespace {
+
+/// A header's number, "1".."999999999999999999", up to its '\r' (and the byte after it, which Redis skips
+/// unchecked): the only form parse_whole() takes; anything else (a sign, a leading zero, 19 digits or more, a
+/// missing '\r') is left to the general path, which has the errors.
+[[gnu::always_inline]] inline bool header_number(const char*& p, const char* end, std::uint64_t& out) noexcept {
+    constexpr std::ptrdiff_t max_digits = 18; // below 2^63: no overflow check needed
+    const char* q = p;
+    if (q == end || *q < '1' || *q > '9') {
+        return false;
+    }
+    std::uint64_t v = 0;
+    while (q != end && static_cast<unsigned char>(*q - '0') <= 9) {
+        if (q - p == max_digits) {
+            return false;
+        }
+        v = v * 10 + static_cast<std::uint64_t>(*q - '0');
+        ++q;
+    }
+    if (end - q < 2 || *q != '\r') {
+        return false;
+    }
+    p = q + 2;
+    out = v;
+    return true;
+}
+
+} // namespace
+
+bool request_parser::parse_whole(std::string_view data, std::size_t& pos, std::vector<std::string_view>& argv) {
+    const char* p = data.data() + pos + 1; // after '*'
+    const char* const end = data.data() + data.size();
+    std::uint64_t n = 0;
+    if (!header_number(p, end, n) || n > _limits.max_args || (n > 10 && !_authenticated)) {
+        return false;
+    }
+    for (std::uint64_t i = 0; i < n; ++i) {
+        std::uint64_t len = 0;
+        if (p == end || *p != '$') {
+            return false;
+        }
+        ++p;
+        if (!header_number(p, end, len) || len > _limits.max_bulk || (len > 16384 && !_authenticated) ||
+            static_cast<std::uint64_t>(end - p) < len + 2) {
+            return false;
+        }
+        argv.emplace_back(p, static_cast<std::size_t>(len));
+        p += len + 2; // the two bytes after the payload are skipped, not checked (as Redis and parse())
+    }
+    pos = static_cast<std::size_t>(p - data.data());
+    return true;
+}
+
 parse_status request_parser::parse(std::string_view data, std::size_t& pos, std::vector<std::string_view>& argv) {
     if (_argc == 0) {
         _cmd_start = pos;
         if (data[pos] != '*') {
             return parse_inline(data, pos, argv);
         }
+        // The usual request: complete in this receive, every number in its plain form.
+        if (parse_whole(data, pos, argv)) {
+            return parse_status::command;
+        }
+        argv.clear();
         const char* base = data.data() + pos;
         const std::size_t avail = data.size() - pos;
         const void* cr = std::memchr(base, '\r', avail);

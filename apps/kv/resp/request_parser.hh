@@ -93,6 +93,10 @@ private:
     };
     /// Parses from `pos` in `data` (the receive, or the gathered command); advances `pos` over what it used.
     parse_status parse(std::string_view data, std::size_t& pos, std::vector<std::string_view>& argv);
+    /// The fast path of parse() for a multibulk request wholly in `data` with plain numbers (no error possible):
+    /// \return false, with `pos` unchanged, for anything else (incomplete, unusual or wrong), which parse() then
+    /// takes the general way.
+    bool parse_whole(std::string_view data, std::size_t& pos, std::vector<std::string_view>& argv);
     parse_status parse_inline(std::string_view data, std::size_t& pos, std::vector<std::string_view>& argv);
     /// Continues the command in `_pending` with bytes of the receive.
     parse_status gather(std::vector<std::string_view>& argv);

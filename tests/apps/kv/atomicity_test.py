@@ -150,9 +150,19 @@ def del_exists_race(port, d, e, f):
         v = values_of(reply)
         return v in ([None] * 3, [b"1"] * 3), tuple(v)
 
+    # The commands that count or list every shard see all three or none too (a, b and c stay: 3 or 6 keys).
+    def dbsize_all_or_none(reply):
+        return reply in (b":3\r\n", b":6\r\n"), reply
+
+    def keys_all_or_none(reply):
+        v = parse(reply)
+        return len(v) in (0, 3), len(v)
+
     race.run([race.writer(set_del)],
              [race.reader([encode("EXISTS", d, e, f)], exists_all_or_none),
-              race.reader([encode("MGET", d, e, f)], mget_all_or_none)])
+              race.reader([encode("MGET", d, e, f)], mget_all_or_none),
+              race.reader([encode("DBSIZE")], dbsize_all_or_none),
+              race.reader([encode("KEYS", "gone:*")], keys_all_or_none)])
     return race
 
 
@@ -252,7 +262,7 @@ def main():
     d, e, f = (k[0] for k in keys_by_shard("gone:", SHARDS))
     check(len({shard_of(k, SHARDS) for k in (a, b, c)}) == 3, f"keys {a} {b} {c} live on three shards")
     report(three_keys_race(kv.port, a, b, c), "MSET / MULTI SET / MULTI INCR vs MGET / MULTI GET on 3 shards")
-    report(del_exists_race(kv.port, d, e, f), "MSET; DEL vs EXISTS / MGET on 3 shards")
+    report(del_exists_race(kv.port, d, e, f), "MSET; DEL vs EXISTS / MGET / DBSIZE / KEYS on 3 shards")
     watch_across_shards(kv, redis.port)
     x, y = keys_by_shard("acct:", SHARDS)[0][0], keys_by_shard("acct:", SHARDS)[2][0]
     watch_transfers(kv.port, x, y)

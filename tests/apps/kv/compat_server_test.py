@@ -336,6 +336,11 @@ def test_config_every_shard(s):
     r = s.redis.connect()
     r.send_raw(big)
     check(r.reader.reply() == b"-ERR Protocol error: invalid bulk length\r\n", "redis: the same error")
+    # A string is at most 4 GiB - 1 here (Redis: 2^63): larger limits are refused, not silently truncated.
+    check(s.kv.call("CONFIG", "SET", "proto-max-bulk-len", "4294967295") == b"+OK\r\n", "proto-max-bulk-len 4 GiB - 1")
+    check(s.kv.call("CONFIG", "SET", "proto-max-bulk-len", "8gb") ==
+          b"-ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be between "
+          b"1048576 and 4294967295 inclusive\r\n", "proto-max-bulk-len past 4 GiB - 1 is refused")
     s.kv.call("CONFIG", "SET", "maxmemory", "0", "maxclients", "10000", "hz", "10", "proto-max-bulk-len", "512mb")
     s.redis.call("CONFIG", "SET", "proto-max-bulk-len", "512mb")
     # requirepass: new connections must AUTH, the open ones stay authenticated.

@@ -70,6 +70,10 @@ SCENARIOS = [
      ["COPY", "l", "k", "REPLACE"], ["LRANGE", "k", "0", "-1"]],
     [["MSET", "k1", "1", "k2", "2", "x3", "3"], ["KEYS", "k*"], ["KEYS", "*"], ["KEYS", "[kx]?"], ["DBSIZE"]],
     [["SET", "a", "1"], ["FLUSHDB"], ["DBSIZE"], ["FLUSHALL", "ASYNC"], ["FLUSHALL", "FOO"]],
+    # APPEND and SETRANGE obey proto-max-bulk-len as configured (1 MiB is the smallest Redis takes).
+    [["CONFIG", "SET", "proto-max-bulk-len", "1mb"], ["SET", "s", "x" * (1024 * 1024 - 4)], ["APPEND", "s", "abcd"],
+     ["APPEND", "s", "e"], ["SETRANGE", "s", str(1024 * 1024 - 1), "xy"], ["SETRANGE", "t", str(1024 * 1024), "x"],
+     ["STRLEN", "s"], ["CONFIG", "SET", "proto-max-bulk-len", "512mb"], ["APPEND", "s", "e"]],
 ]
 
 

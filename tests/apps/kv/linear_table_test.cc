@@ -184,6 +184,39 @@ TEST_SUITE("apps/kv/linear_table") {
         CHECK(*hi < 620);
     }
 
+    TEST_CASE("dispose_some hands out every node exactly once, in slices, and shrinks the table as it goes") {
+        fixture f;
+        for (std::uint64_t k = 0; k < 20000; ++k) {
+            f.add(k);
+        }
+        table doomed;
+        doomed.swap_contents(f.t);
+        CHECK(f.t.size() == 0);
+        CHECK(f.t.bytes() == 0);
+        CHECK(doomed.size() == 20000);
+        f.add(20000); // the emptied table is usable at once
+        CHECK(f.has(20000));
+        CHECK_FALSE(f.has(5));
+
+        std::vector<int> seen(20000, 0);
+        std::size_t calls = 0;
+        std::size_t bytes_before = doomed.bytes();
+        bool done = false;
+        while (!done) {
+            const std::size_t before = doomed.size();
+            done = doomed.dispose_some(500, [&](test_node* n) { ++seen[n->key]; });
+            ++calls;
+            // About the budget per call (whole buckets: a few nodes more), never everything at once.
+            CHECK(before - doomed.size() <= 500 + 16);
+            CHECK(doomed.bytes() <= bytes_before);
+            bytes_before = doomed.bytes();
+        }
+        CHECK(calls >= 20000 / (500 + 16));
+        CHECK(std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; }));
+        CHECK(doomed.size() == 0);
+        CHECK(doomed.bytes() == 0);
+    } // the fixture deletes the nodes (dispose only counted them)
+
     TEST_CASE("an empty table has no random node, scans to 0 and holds no memory") {
         table t;
         percore::kv::detail::sample_rng rng(1);

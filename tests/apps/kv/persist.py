@@ -90,3 +90,15 @@ def stderr_text(server):
 def segments(data_dir, shard):
     d = os.path.join(data_dir, f"shard-{shard}")
     return sorted(os.path.join(d, f) for f in os.listdir(d) if re.fullmatch(r"\d+\.log", f))
+
+
+def stderr_after(server, *texts, timeout=10.0):
+    """The server's stderr once it holds every one of `texts` (its lines are collected by a thread), or what
+    there is after `timeout`."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        err = stderr_text(server)
+        if all(t in err for t in texts) or time.monotonic() >= deadline:
+            return err
+        time.sleep(0.02)

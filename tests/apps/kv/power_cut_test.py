@@ -55,6 +55,7 @@ def cut_round(policy, trip, tear, seed):
             code = None
         for t in threads:
             t.join(10)
+        kv._collector.join(5)  # the stderr lines, to the end
         what = f"{policy}, cut at {trip}, {tear}"
         check(code == 137 and "simulated power cut" in stderr_text(kv), f"{what}: the power went off", f"{code}")
         kv = start(KV, d, SHARDS, policy)

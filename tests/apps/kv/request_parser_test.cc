@@ -240,6 +240,10 @@ TEST_SUITE("apps/kv/request_parser") {
             {"*1\r\n$01\r\n", bulk_len},
             {"*1\r\n$ 1\r\n", bulk_len},
             {"*1\r\n$536870913\r\n", bulk_len}, // past proto-max-bulk-len
+            // The fast path's edges (18 digits: its own; 19: the general path's) reach the same errors.
+            {"*999999999999999999\r\n", mbulk_len},
+            {"*1\r\n$999999999999999999\r\n", bulk_len},
+            {"*1\r\n$1000000000000000000\r\n", bulk_len},
             // "k" and two bytes skipped ("k\r"): the next header starts at '\n'
             {"*3\r\n$3\r\nGET\r\n$1\r\nkk\r\n$1\r\n", "ERR Protocol error: expected '$', got '\n'"},
             {"\"abc\r\n", quotes},
@@ -255,6 +259,15 @@ TEST_SUITE("apps/kv/request_parser") {
             CHECK(o.error == c.error);
             CHECK(!o.silent);
         }
+    }
+
+    TEST_CASE("requests the fast path leaves to the general one parse the same") {
+        using cmds = std::vector<std::vector<std::string>>;
+        CHECK(whole("*2\r\n$3\r\nSET\r\n$0\r\n\r\n").commands == cmds{{"SET", ""}});               // "$0": general path
+        CHECK(whole("*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$2\r\nk").commands == cmds{{"PING"}}); // incomplete
+        CHECK(whole("*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$2\r\nk").error == "");
+        const std::string twelve(12, 'k');
+        CHECK(whole("*2\r\n$3\r\nGET\r\n$12\r\n" + twelve + "\r\n").commands == cmds{{"GET", twelve}});
     }
 
     TEST_CASE("a bulk's two bytes after the payload are skipped unchecked, as Redis does") {
