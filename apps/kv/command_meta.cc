@@ -143,6 +143,7 @@ constexpr extras command_extras[] = {
     {"info", "nondeterministic_output request_policy:all_shards response_policy:special"},
     {"command", unordered},
     {"time", random},
+    {"lastsave", random},
     {"exec", "", "skip_slowlog"},
     {"shutdown", "", "no_multi sentinel"},
     {"mget", "request_policy:multi_shard"},

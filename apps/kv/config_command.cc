@@ -130,6 +130,20 @@ const config_param params[] = {
          s.requirepass = v;
          return std::string();
      }},
+    {"auto-aof-rewrite-min-size", [](const settings& s) { return std::to_string(s.log_rewrite_min_size); },
+     [](settings& s, std::string_view v) {
+         std::uint64_t n = 0;
+         std::string e = memory(v, 0, n);
+         s.log_rewrite_min_size = e.empty() ? n : s.log_rewrite_min_size;
+         return e;
+     }},
+    {"auto-aof-rewrite-percentage", [](const settings& s) { return std::to_string(s.log_rewrite_percentage); },
+     [](settings& s, std::string_view v) {
+         std::int64_t n = 0;
+         std::string e = integer(v, 0, INT_MAX, n);
+         s.log_rewrite_percentage = e.empty() ? static_cast<unsigned>(n) : s.log_rewrite_percentage;
+         return e;
+     }},
     // Snapshots of the RDB kind are not in this build (the append-only logs are): `save` stays "".
     {"save", [](const settings&) { return std::string(); },
      [](settings&, std::string_view v) {

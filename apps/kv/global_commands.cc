@@ -13,6 +13,7 @@
 #include "apps/kv/info.hh"
 #include "apps/kv/on_all_shards.hh"
 #include "apps/kv/session.hh"
+#include "apps/kv/snapshot/snapshot_commands.hh"
 #include "runtime/log.hh"
 #include "runtime/when_all.hh"
 #include "shard/shard_id.hh"
@@ -333,6 +334,10 @@ task<> run_global(session& s, const command_spec& spec, argv_t argv, resp::reply
         co_await info_command(shards, argv, out);
     } else if (name == "config") {
         co_await config_command(shards, argv, out);
+    } else if (name == "bgsave" || name == "bgrewriteaof") {
+        co_await start_snapshots(shards, argv, name == "bgrewriteaof", out);
+    } else if (name == "lastsave") {
+        co_await lastsave(shards, out);
     } else {
         out.error("ERR unknown command '" + std::string(name) + "'");
     }

@@ -51,6 +51,8 @@ struct shard_snapshot {
     timeval cpu_user{};
     timeval cpu_sys{};
     log_status log;
+    snapshot_status snap;
+    std::uint64_t snap_by_writes = 0; ///< of the running or last snapshot
 };
 
 shard_snapshot snapshot(shard_state& st) {
@@ -70,6 +72,11 @@ shard_snapshot snapshot(shard_state& st) {
     if (const shard_bus* bus = shard_bus::try_local()) {
         s.bus_sent = bus->counters().sent;
         s.bus_processed = bus->counters().processed;
+    }
+    s.snap = st.snapshots.status();
+    if (const snapshot_writer* w = st.snapshots.writer()) {
+        s.snap_by_writes = w->stats().by_writes;
+        s.snap.last_peak_pending = std::max(s.snap.last_peak_pending, w->stats().peak_pending);
     }
     rusage ru{};
     ::getrusage(RUSAGE_THREAD, &ru); // this shard's thread
@@ -227,6 +234,9 @@ void memory_section(info_text& t, const settings& cfg, const shard_snapshot& sha
 void persistence_section(info_text& t, std::uint64_t changes, const std::vector<shard_snapshot>& shards,
                          const settings& cfg) {
     // The append-only logs are per shard: the fields sum them, and one failing shard makes the status "err".
+    // Every shard snapshots into its own log, and BGSAVE and BGREWRITEAOF start the same thing, so the rdb_* and
+    // aof_* fields of snapshots say the same: in progress if any shard is, ok if every shard's last one was, the
+    // last save when every shard had saved (the start until then), saves counted per shard.
     bool enabled = false;
     bool failing = false;
     std::uint64_t size = 0;
@@ -236,6 +246,16 @@ void persistence_section(info_text& t, std::uint64_t changes, const std::vector<
     std::uint64_t records = 0;
     std::uint64_t commands = 0;
     std::uint64_t load_ms = 0;
+    bool running = false;
+    bool scheduled = false;
+    bool ok = true;
+    bool all_saved = true;
+    std::int64_t last_save = 0;
+    std::int64_t last_duration = -1;
+    std::int64_t current_start = 0;
+    std::uint64_t saves = 0;
+    std::uint64_t by_writes = 0;
+    std::size_t peak_pending = 0;
     for (const shard_snapshot& s : shards) {
         enabled = enabled || s.log.enabled;
         failing = failing || s.log.misconf;
@@ -246,23 +266,37 @@ void persistence_section(info_text& t, std::uint64_t changes, const std::vector<
         records += s.log.records;
         commands += s.log.commands;
         load_ms = std::max(load_ms, s.log.load_ms);
+        running = running || s.snap.in_progress;
+        scheduled = scheduled || s.snap.scheduled;
+        ok = ok && s.snap.last_ok;
+        all_saved = all_saved && s.snap.last_save_unix != 0;
+        last_save = last_save == 0 ? s.snap.last_save_unix : std::min(last_save, s.snap.last_save_unix);
+        last_duration = std::max(last_duration, s.snap.last_duration_s);
+        if (s.snap.in_progress && (current_start == 0 || s.snap.current_start_ms < current_start)) {
+            current_start = s.snap.current_start_ms;
+        }
+        saves += s.snap.saves;
+        by_writes += s.snap_by_writes;
+        peak_pending = std::max(peak_pending, s.snap.last_peak_pending);
     }
+    const std::int64_t current = running ? (now_ms() - current_start) / 1000 : -1;
+    const char* status = ok ? "ok" : "err";
     t.line("loading", 0);
     t.line("async_loading", 0);
     t.line("rdb_changes_since_last_save", changes);
-    t.line("rdb_bgsave_in_progress", 0);
-    t.line("rdb_last_save_time", started_unix);
-    t.line("rdb_last_bgsave_status", "ok");
-    t.line("rdb_last_bgsave_time_sec", -1);
-    t.line("rdb_current_bgsave_time_sec", -1);
-    t.line("rdb_saves", 0);
+    t.line("rdb_bgsave_in_progress", running ? 1 : 0);
+    t.line("rdb_last_save_time", all_saved && last_save != 0 ? last_save : started_unix);
+    t.line("rdb_last_bgsave_status", status);
+    t.line("rdb_last_bgsave_time_sec", last_duration);
+    t.line("rdb_current_bgsave_time_sec", current);
+    t.line("rdb_saves", saves);
     t.line("aof_enabled", enabled ? 1 : 0);
-    t.line("aof_rewrite_in_progress", 0);
-    t.line("aof_rewrite_scheduled", 0);
-    t.line("aof_last_rewrite_time_sec", -1);
-    t.line("aof_current_rewrite_time_sec", -1);
-    t.line("aof_last_bgrewrite_status", "ok");
-    t.line("aof_rewrites", 0);
+    t.line("aof_rewrite_in_progress", running ? 1 : 0);
+    t.line("aof_rewrite_scheduled", scheduled ? 1 : 0);
+    t.line("aof_last_rewrite_time_sec", last_duration);
+    t.line("aof_current_rewrite_time_sec", current);
+    t.line("aof_last_bgrewrite_status", status);
+    t.line("aof_rewrites", saves);
     t.line("aof_last_write_status", failing ? "err" : "ok");
     if (enabled) {
         // As Redis, only with the log on; then percore-kv's own: the policy, group commit, the last load.
@@ -279,6 +313,9 @@ void persistence_section(info_text& t, std::uint64_t changes, const std::vector<
         t.line("aof_fsyncs", fsyncs);
         t.line("aof_load_time_ms", load_ms);
     }
+    // The last snapshots (the running ones included): keys the write hook saved, the largest pending buffer.
+    t.line("percore_snapshot_keys_saved_before_a_write", by_writes);
+    t.line("percore_snapshot_peak_pending_bytes", static_cast<std::uint64_t>(peak_pending));
 }
 
 void stats_section(info_text& t, const shard_snapshot& s) {

@@ -23,6 +23,9 @@ struct key_node {
     enum flag : std::uint32_t {
         has_expiry = 1U << 0, ///< the expiry index holds this node
         touched = 1U << 1,    ///< in the keyspace's list of values to re-measure after the command
+        /// Equal to the keyspace's snapshot parity: the running snapshot (if any) has this key already, or the key
+        /// came after its cut (keyspace.hh, "Snapshots").
+        snapshot_parity = 1U << 2,
     };
     static constexpr std::uint32_t lru_bits = 24;
     static constexpr std::uint32_t lru_mask = (1U << lru_bits) - 1;

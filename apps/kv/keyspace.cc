@@ -37,6 +37,9 @@ key_node* keyspace::live(std::string_view key, std::uint64_t h) {
         delete_node(n, h);
         return nullptr;
     }
+    if (n != nullptr) {
+        preserve(n); // every caller may hand the value out for writing
+    }
     return n;
 }
 
@@ -91,6 +94,7 @@ object* keyspace::find(std::string_view key) {
 key_node* keyspace::insert(std::string_view key, std::uint64_t h, object value) {
     key_node* n = key_node::create(key, std::move(value));
     n->set_lru(lru_clock());
+    n->set(key_node::snapshot_parity, _snapshot_parity); // born after any running snapshot's cut
     _table.insert(n, h);
     _memory += n->allocation() + n->value.memory();
     return n;
@@ -136,6 +140,7 @@ void keyspace::replace_value(key_node* n, object value) {
 }
 
 void keyspace::delete_node(key_node* n, std::uint64_t h) {
+    preserve(n);
     std::size_t accounted = n->value.memory();
     if (n == _last_inline) {
         accounted = 0; // accounted as inline, even if it outgrew it since
@@ -224,6 +229,7 @@ void keyspace::set_expiry(std::string_view key, std::int64_t at_ms) {
     if (n == nullptr) {
         return;
     }
+    preserve(n);
     _expires.set(n, at_ms);
     modified(key);
 }
@@ -233,6 +239,7 @@ bool keyspace::persist(std::string_view key) {
     if (n == nullptr || !n->has(key_node::has_expiry)) {
         return false;
     }
+    preserve(n);
     _expires.remove(n);
     modified(key);
     return true;
@@ -262,6 +269,34 @@ void keyspace::clear() {
     gone->expires.swap(_expires);
     _flushed.push_back(std::move(gone));
     _memory = 0;
+}
+
+void keyspace::begin_snapshot(key_saver& saver) noexcept {
+    _saver = &saver;
+    _snapshot_parity = !_snapshot_parity;
+}
+
+void keyspace::abandon_snapshot() noexcept {
+    _table.for_each([this](key_node& n) { n.set(key_node::snapshot_parity, _snapshot_parity); });
+    _saver = nullptr;
+}
+
+void keyspace::save_for_snapshot(key_node* n) {
+    n->set(key_node::snapshot_parity, _snapshot_parity);
+    if (!expired(n)) {
+        _saver->save(n->key(), n->value, n->has(key_node::has_expiry) ? _expires.at(n) : 0);
+    }
+}
+
+std::uint64_t keyspace::snapshot_step(std::uint64_t cursor, std::size_t count) {
+    // The SCAN cursor visits every key present for the whole walk at least once however the table splits or
+    // merges between steps; the parity flag makes "at least once" exactly once, and keys deleted before the walk
+    // reached them were saved by preserve() on their way out. (Nothing is inserted or removed during a step.)
+    return _table.scan(cursor, count, [this](key_node& n) {
+        if (n.has(key_node::snapshot_parity) != _snapshot_parity) {
+            save_for_snapshot(&n);
+        }
+    });
 }
 
 std::size_t keyspace::lazyfree_pending() const noexcept {

@@ -18,6 +18,12 @@
 ///   a bucket at a time; a node never moves, so an `object*` from find() stays valid until its key is deleted.
 /// - memory() is exact for keys, strings, expiry entries and buckets, an estimate for aggregates: a value handed
 ///   out by find(), find_or_create() or set() is re-measured by settle(), which runs after each command.
+/// - Snapshots (begin_snapshot() .. end_snapshot()): every key present at begin_snapshot() is handed to the
+///   `key_saver` exactly once, with its value and expiry as they were then: by the walk (snapshot_step()) or, if a
+///   command reaches the key first, just before the command may change or delete it. A key's `snapshot_parity`
+///   flag equal to `_snapshot_parity` means "saved, or born after the cut"; begin_snapshot() flips the parity
+///   (every key becomes unsaved in O(1)) and new keys are born with the current parity. Outside a snapshot every
+///   key's flag equals the parity, which is why a walk, once begun, always runs to its end.
 #pragma once
 
 #include <cstddef>
@@ -148,6 +154,28 @@ public:
         _expire_ctx = ctx;
     }
 
+    // ---- point-in-time snapshots (driven by apps/kv/snapshot/snapshot_writer.hh)
+    /// Receives keys for a snapshot: `expiry_ms` is 0 for a key without one. It must not touch the keyspace.
+    class key_saver {
+    public:
+        virtual void save(std::string_view key, const object& value, std::int64_t expiry_ms) = 0;
+
+    protected:
+        ~key_saver() = default;
+    };
+    /// The cut: every key present now will reach `saver` once, as it is now (keys already past their TTL are
+    /// skipped: a replay would drop them anyway). \pre no snapshot is running
+    void begin_snapshot(key_saver& saver) noexcept;
+    /// One step of the walk from `cursor` (0 for the first): saves the unsaved keys of the buckets it visits, about
+    /// `count` keys' worth. \return the next cursor, 0 when the walk is complete. Table growth and shrinking
+    /// between steps are fine (the SCAN cursor's guarantee).
+    std::uint64_t snapshot_step(std::uint64_t cursor, std::size_t count);
+    /// Ends the snapshot. \pre snapshot_step() returned 0
+    void end_snapshot() noexcept { _saver = nullptr; }
+    /// Ends a snapshot whose walk did not complete (its writer was aborted): marks every key saved, in one go.
+    void abandon_snapshot() noexcept;
+    [[nodiscard]] bool snapshot_running() const noexcept { return _saver != nullptr; }
+
     // ---- statistics
     [[nodiscard]] std::uint64_t expired_keys() const noexcept { return _expired; }
     [[nodiscard]] std::uint64_t changes() const noexcept { return _changes; }
@@ -172,6 +200,15 @@ private:
         const key_node* n = lookup(key, key_hash(key));
         return n != nullptr && expired(n);
     }
+
+    /// The write hook: a key about to be handed out, changed or deleted is saved first if the running snapshot
+    /// lacks it (one predictable branch when no snapshot runs).
+    void preserve(key_node* n) {
+        if (_saver != nullptr && n->has(key_node::snapshot_parity) != _snapshot_parity) {
+            save_for_snapshot(n);
+        }
+    }
+    void save_for_snapshot(key_node* n);
 
     struct watched_key {
         std::string key;
@@ -211,6 +248,8 @@ private:
     std::unordered_map<std::uint64_t, std::vector<watched_key>> _watching;
     std::unordered_set<std::uint64_t> _dirty;
     std::vector<std::string>* _journal = nullptr;
+    key_saver* _saver = nullptr; ///< the running snapshot's, or null
+    bool _snapshot_parity = false;
     expire_hook _expire_hook = nullptr;
     void* _expire_ctx = nullptr;
     void expiring(const key_node* n) {

@@ -34,6 +34,8 @@ struct kv_options {
     std::string policy = "noeviction";
     std::string max_bulk = "512mb";
     std::string query_buffer_limit = "1gb";
+    std::string log_rewrite_min_size = "64mb";
+    std::string snapshot_buffer = "4mb";
     unsigned drain_timeout_ms = 5000;
     std::string accept_mode = "reuseport";
     std::string appendonly = "no";
@@ -137,6 +139,15 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     cli.add_flag("--repair-log", o.s.repair_log,
                  "start even if a log is damaged before its tail: keep its valid prefix, drop the rest");
+    cli.add_option("--log-rewrite-min-size", o.log_rewrite_min_size,
+                   "a shard's log is rewritten as a snapshot once past this size... (CONFIG auto-aof-rewrite-min-size)")
+        ->capture_default_str();
+    cli.add_option("--log-rewrite-percentage", o.s.log_rewrite_percentage,
+                   "...and grown this many percent over its size after the last rewrite (0: never automatically)")
+        ->capture_default_str();
+    cli.add_option("--snapshot-buffer", o.snapshot_buffer,
+                   "bytes of snapshot records a shard may hold unwritten; past it, its writes wait for the disk")
+        ->capture_default_str();
     cli.add_option("--drain-timeout-ms", o.drain_timeout_ms,
                    "on SIGTERM, how long open connections may finish before they are cut")
         ->capture_default_str();
@@ -169,6 +180,17 @@ int main(int argc, char** argv) {
         o.s.limits.max_query_buffer = bytes;
         o.s.appendonly = o.appendonly == "yes";
         (void)percore::kv::parse_durability(o.appendfsync, o.s.appendfsync);
+        if (!percore::kv::parse_memory(o.log_rewrite_min_size, bytes)) {
+            std::fprintf(stderr, "percore-kv: --log-rewrite-min-size %s: not a memory value\n",
+                         o.log_rewrite_min_size.c_str());
+            co_return 2;
+        }
+        o.s.log_rewrite_min_size = bytes;
+        if (!percore::kv::parse_memory(o.snapshot_buffer, bytes) || bytes == 0) {
+            std::fprintf(stderr, "percore-kv: --snapshot-buffer %s: not a memory value\n", o.snapshot_buffer.c_str());
+            co_return 2;
+        }
+        o.s.snapshot_buffer = bytes;
         co_return co_await run_kv(o);
     });
 }

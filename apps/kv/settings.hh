@@ -28,6 +28,10 @@ struct settings {
     bool appendonly = false;     ///< each shard logs its writes and replays its log at start
     storage::durability appendfsync = storage::durability::everysec; ///< Redis's appendfsync: always, everysec, no
     bool repair_log = false; ///< recovery keeps the valid prefix of a log damaged before its tail
+    // Snapshots (apps/kv/snapshot/): the automatic log rewrite, as Redis's auto-aof-rewrite-*.
+    std::uint64_t log_rewrite_min_size = std::uint64_t{64} << 20; ///< a shard's log is not rewritten below this
+    unsigned log_rewrite_percentage = 100; ///< growth over the last rewrite's size that triggers one (0: never)
+    std::size_t snapshot_buffer = std::size_t{4} << 20; ///< records a snapshot may hold unwritten (its memory bound)
 };
 
 [[nodiscard]] const char* to_string(eviction_policy p) noexcept;

@@ -71,6 +71,7 @@ void shard_state::start() {
         db.active_expire_cycle(static_cast<std::int64_t>(250'000 / std::max(1U, _settings.hz)));
         plog.commit_soon(); // the deletions it recorded
         close_idle_clients();
+        snapshots.maybe_rewrite(*this);
     });
     _expiry_timer.arm_periodic(std::chrono::milliseconds(1000 / std::max(1U, _settings.hz)));
     _metrics = register_kv_metrics(*this);
@@ -124,6 +125,7 @@ task<> shard_state::free_flushed() {
 
 task<> shard_state::stop() {
     _expiry_timer.cancel();
+    co_await snapshots.stop(); // before the log closes under it
     co_await plog.close();
     co_await _background.close();
 }
@@ -229,6 +231,10 @@ void shard_state::execute_locked(batch& b) {
 }
 
 task<> shard_state::run(batch& b) {
+    // A snapshot's unwritten records are at their bound: nothing runs (and adds to them) until the disk catches up.
+    if (snapshots.over_limit()) [[unlikely]] {
+        co_await snapshots.wait_for_room();
+    }
     const std::size_t first = b.ends.size();
     const std::size_t from = b.replies.size();
     // Uncontended (no multi-shard operation holds the lock or waits for it): run at once.

@@ -20,6 +20,7 @@
 #include "apps/kv/persistence/shard_log.hh"
 #include "apps/kv/settings.hh"
 #include "runtime/metrics/registry.hh"
+#include "apps/kv/snapshot/shard_snapshots.hh"
 #include "runtime/sync/gate.hh"
 #include "runtime/sync/shared_mutex.hh"
 #include "runtime/task.hh"
@@ -81,6 +82,8 @@ public:
     shard_log plog;
     /// Series a subsystem adds to this shard's percore_kv_* metrics (the hook for persistence status).
     std::function<void(metrics::sample_sink&)> extra_metrics;
+    /// Snapshots of `db` into the log (BGSAVE, BGREWRITEAOF, the automatic rewrite).
+    shard_snapshots snapshots;
 
     [[nodiscard]] const settings& config() const noexcept { return _settings; }
     [[nodiscard]] settings& config() noexcept { return _settings; }

@@ -164,6 +164,7 @@ task<> shard_log::close_log() {
     if (!_log) {
         co_return; // a reload that failed left it closed
     }
+    co_await _st->snapshots.interrupt(); // a running snapshot's compaction refers to the log
     auto log = std::move(_log);
     _old_syncs += log->stats().syncs;
     _old_batches += log->stats().batches;

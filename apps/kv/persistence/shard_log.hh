@@ -150,6 +150,12 @@ public:
         _status.loaded_keys = keys;
         _status.load_ms = ms;
     }
+    /// A snapshot became the log's base (apps/kv/snapshot/shard_snapshots.hh): the log is now its
+    /// `snapshot_bytes` plus what was appended after its cut, taken when the log held `size_at_cut` bytes.
+    void rewritten(std::uint64_t snapshot_bytes, std::uint64_t size_at_cut) noexcept {
+        _status.size = snapshot_bytes + (_status.size >= size_at_cut ? _status.size - size_at_cut : 0);
+        _status.base_size = _status.size;
+    }
 
 private:
     task<> open_log(bool replay);

@@ -15,7 +15,8 @@ KV = sys.argv[1]
 
 # Documented differences (apps/kv/README.md, "Differences from Redis").
 OWN_SUBCOMMANDS = {"client|setinfo"}  # Redis 7.2's, not 7.0's
-OWN_INFO_FIELDS = {"Server": {"percore_version", "shards"}}
+OWN_INFO_FIELDS = {"Server": {"percore_version", "shards"},
+                   "Persistence": {"percore_snapshot_keys_saved_before_a_write", "percore_snapshot_peak_pending_bytes"}}
 OWN_SECTIONS = {"Shards"}
 OUR_CLIENT_LIST_EXTRA = ["lib-name", "lib-ver"]
 
