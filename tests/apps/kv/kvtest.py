@@ -131,10 +131,10 @@ class Conn:
 
 
 class Server:
-    def __init__(self, argv, port):
+    def __init__(self, argv, port, preexec_fn=None):
         self.port = port
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
         self.err = []
         self._collector = threading.Thread(target=self._collect, daemon=True)
         self._collector.start()
@@ -174,9 +174,10 @@ class Server:
         return code
 
 
-def start_kv(binary, shards=1, *extra):
+def start_kv(binary, shards=1, *extra, preexec_fn=None):
+    """`preexec_fn` runs in the child before exec (e.g. a resource limit)."""
     port = free_port()
-    return Server([binary, "--port", str(port), "--shards", str(shards), *ENGINE, *extra], port)
+    return Server([binary, "--port", str(port), "--shards", str(shards), *ENGINE, *extra], port, preexec_fn)
 
 
 def start_redis(*extra):

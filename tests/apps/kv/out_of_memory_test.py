@@ -49,7 +49,7 @@ def still_serving(kv, keys, tag):
 
 
 def run(shards):
-    kv = start_kv_limited(shards)
+    kv = start_kv(KV, shards, "--overprovision", preexec_fn=limit_address_space)
     try:
         keys = [per[0] for per in keys_by_shard("oom:", shards, 1)]
         tag = f"{shards} shard(s), a lone command"
@@ -64,22 +64,6 @@ def run(shards):
     finally:
         code = kv.stop()
         check(code == 0, f"{shards} shard(s): exits 0 on SIGTERM", f"got {code}")
-
-
-def start_kv_limited(shards):
-    # kvtest.start_kv with the limit applied in the child before exec.
-    import subprocess
-    original = subprocess.Popen.__init__
-
-    def limited(self, *args, **kwargs):
-        kwargs["preexec_fn"] = limit_address_space
-        original(self, *args, **kwargs)
-
-    subprocess.Popen.__init__ = limited
-    try:
-        return start_kv(KV, shards, "--overprovision")
-    finally:
-        subprocess.Popen.__init__ = original
 
 
 run(1)
