@@ -185,6 +185,8 @@ task<segment_scan> scan_segment(file& f, std::optional<std::uint64_t> log_seq, s
             ++s.records;
         }
         r.consume(d.size);
+        // Replaying a large log takes seconds: let connections, timers and the stall detector see progress.
+        co_await maybe_yield();
     }
     s.valid_end = r.position();
     if (s.bad != record_status::ok) {

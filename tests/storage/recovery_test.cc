@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/preempt.hh"
 #include "runtime/spawn.hh"
 #include "storage/append_log.hh"
 #include "storage/log_recovery.hh"
@@ -524,6 +525,43 @@ TEST_SUITE("storage/recovery") {
         CHECK(fs::file_size(seg) == size); // untouched
         CHECK(co_await test::replay(dir.path()) ==
               std::vector<std::string>{test::numbered(0), std::string(5000, 'L'), test::numbered(1)});
+    }
+
+    RUNTIME_TEST_CASE("recovery yields between records: a long replay does not hold the shard") {
+        // 40 small records sit in one read chunk, so no I/O separates them: only a preemption point between
+        // records lets another task (a connection, a timer, the stall detector's idea of progress) run.
+        test::tmpdir dir;
+        co_await write_log(dir.path(), 40);
+        bool done = false;
+        std::uint64_t ticks = 0;
+        auto other = spawn([&]() -> task<> {
+            while (!done) {
+                ++ticks;
+                co_await yield();
+            }
+        });
+        std::uint64_t last_ticks = 0;
+        std::size_t records = 0;
+        std::size_t longest_run = 0; // consecutive records replayed while `other` never ran
+        std::size_t run = 0;
+        bool gave_up = false;
+        auto slow = [&](std::span<const std::byte>) {
+            // Each record takes its whole time slice (bounded, should preemption never come).
+            const auto give_up = clock_type::now() + std::chrono::seconds(2);
+            while (!need_preempt() && !gave_up) {
+                gave_up = clock_type::now() > give_up;
+            }
+            run = ticks == last_ticks ? run + 1 : 1;
+            last_ticks = ticks;
+            longest_run = std::max(longest_run, run);
+            ++records;
+        };
+        co_await recover_log(dir.path(), 1 << 20, false, slow);
+        done = true;
+        co_await std::move(other);
+        CHECK(records == 40);
+        CHECK_FALSE(gave_up);
+        CHECK(longest_run <= 2);
     }
 
     RUNTIME_TEST_CASE("recovery reports what it replayed") {
