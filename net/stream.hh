@@ -30,6 +30,7 @@
 
 #include "net/buffer.hh"
 #include "net/detail/stream_state.hh"
+#include "runtime/preempt.hh"
 #include "runtime/task.hh"
 
 namespace percore::net {
@@ -41,12 +42,21 @@ public:
         explicit read_awaiter(input_stream& in) noexcept
             : _in(in)
             , _state(in._state) {}
-        bool await_ready() const noexcept { return !_in._current.empty() || _state->readable(); }
+        // A read is a preemption point: a reader whose bytes are always there (a peer sending faster than it
+        // parses) would otherwise never give the shard back.
+        bool await_ready() const noexcept { return has_bytes() && !need_preempt(); }
         bool await_suspend(std::coroutine_handle<> h) noexcept {
+            if (has_bytes()) {
+                _yielded = percore::detail::yield_now(h);
+                return _yielded;
+            }
             _parked = _state->park_reader(h);
             return _parked;
         }
         buffer await_resume() {
+            if (_yielded) {
+                percore::detail::throw_if_aborted();
+            }
             // After a park, only _state may be touched until it says the connection is still there: another task
             // may have closed it, or destroyed the connection and this stream with it. Nothing was put back
             // meanwhile (one reader at a time), so _current is still empty then.
@@ -58,9 +68,12 @@ public:
         }
 
     private:
+        [[nodiscard]] bool has_bytes() const noexcept { return !_in._current.empty() || _state->readable(); }
+
         input_stream& _in;
         detail::stream_state* _state;
         bool _parked = false;
+        bool _yielded = false;
     };
 
     input_stream() noexcept = default;

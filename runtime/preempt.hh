@@ -55,18 +55,22 @@ inline void request_preempt() noexcept {
 
 namespace detail {
 
+/// Puts the running fiber (suspended in `h`) at the back of its queue; an await_suspend's body for awaiters that
+/// yield. \return false (do not suspend) when an abort is pending: the awaiter's resume raises it.
+inline bool yield_now(std::coroutine_handle<> h) noexcept {
+    if (abort_pending()) {
+        return false;
+    }
+    fiber* f = park_current(h, {});
+    f->_queue->push(f);
+    return true;
+}
+
 struct yield_awaiter {
     bool always;
 
     bool await_ready() const noexcept { return !always && !need_preempt() && !abort_pending(); }
-    bool await_suspend(std::coroutine_handle<> h) noexcept {
-        if (abort_pending()) {
-            return false;
-        }
-        fiber* f = park_current(h, {});
-        f->_queue->push(f);
-        return true;
-    }
+    bool await_suspend(std::coroutine_handle<> h) noexcept { return yield_now(h); }
     void await_resume() const { throw_if_aborted(); }
 };
 

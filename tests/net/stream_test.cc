@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <memory>
@@ -468,6 +469,50 @@ TEST_SUITE("net/stream") {
         p.client.close();
         const int error = co_await with_timeout(10s, joined(std::move(w)));
         CHECK((error == ECONNRESET || error == EPIPE));
+    }
+
+    RUNTIME_TEST_CASE("a read is a preemption point: a reader whose bytes are all there does not hold the shard") {
+        // A server fed faster than it parses finds its next receive always ready: only a read that yields once
+        // the time slice is up lets the shard's other connections, timers and tasks run.
+        if (!receives_observable()) {
+            co_return;
+        }
+        socket_pair p = co_await make_pair();
+        input_stream& in = p.server.input();
+        co_await arm_receive(p.server);
+        const unsigned free_before = ctx().free_buffers();
+        co_await send_raw(p.client, std::string(1 << 20, 'x'));
+        constexpr unsigned reads = 8;
+        const bool queued = co_await wait_until([&] { return ctx().free_buffers() + reads <= free_before; });
+        REQUIRE(queued);
+        bool done = false;
+        std::uint64_t ticks = 0;
+        auto other = spawn([&]() -> task<> {
+            while (!done) {
+                ++ticks;
+                co_await yield();
+            }
+        });
+        std::uint64_t last_ticks = ticks;
+        std::size_t run = 0;
+        std::size_t longest_run = 0; // consecutive reads during which `other` never ran
+        bool gave_up = false;
+        for (unsigned i = 0; i < reads; ++i) {
+            buffer b = co_await in.read();
+            REQUIRE_FALSE(b.empty());
+            // Parsing this receive takes the whole time slice (bounded, should preemption never come).
+            const auto give_up = clock_type::now() + 2s;
+            while (!need_preempt() && !gave_up) {
+                gave_up = clock_type::now() > give_up;
+            }
+            run = ticks == last_ticks ? run + 1 : 1;
+            last_ticks = ticks;
+            longest_run = std::max(longest_run, run);
+        }
+        done = true;
+        co_await std::move(other);
+        CHECK_FALSE(gave_up);
+        CHECK(longest_run <= 2);
     }
 
     RUNTIME_TEST_CASE("dropping a connection with a read in flight releases it") {
