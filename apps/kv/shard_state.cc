@@ -113,11 +113,14 @@ void shard_state::free_flushed_in_background() {
     spawn_in(_background, free_flushed());
 }
 
+namespace {
+constexpr std::size_t free_step = 256; // keys freed between two looks at the time slice
+} // namespace
+
 task<> shard_state::free_flushed() {
     // Small steps, yielding when the time slice is up: commands keep their latency, an idle shard frees at full
-    // speed. Stops early at shutdown (the keyspace's destructor frees the rest).
-    constexpr std::size_t step = 256;
-    while (!_background.is_closed() && !db.free_flushed(step)) {
+    // speed. Stops early at shutdown (stop() frees the rest).
+    while (!_background.is_closed() && !db.free_flushed(free_step)) {
         co_await maybe_yield();
     }
     _freeing = false;
@@ -128,6 +131,11 @@ task<> shard_state::stop() {
     co_await snapshots.stop(); // before the log closes under it
     co_await plog.close();
     co_await _background.close();
+    // The keys go in slices too: freeing millions in the keyspace's destructor would hold the shard for as long.
+    db.clear();
+    while (!db.free_flushed(free_step)) {
+        co_await maybe_yield();
+    }
 }
 
 std::size_t shard_state::client_share() const noexcept {

@@ -35,6 +35,9 @@ def check(ok, what, detail=""):
 def finish():
     if failures:
         print(f"{len(failures)} failure(s)", flush=True)
+        for srv in started:  # what the servers said (a sanitizer's report) explains a failure
+            if srv.err:
+                print(f"---- stderr of {srv.argv[0]} on port {srv.port} (last 60 lines)\n{''.join(srv.err[-60:])}")
         sys.exit(1)
     print("all passed", flush=True)
 
@@ -130,8 +133,13 @@ class Conn:
         self.sock.close()
 
 
+started = []  # every Server, for finish()
+
+
 class Server:
     def __init__(self, argv, port, preexec_fn=None):
+        started.append(self)
+        self.argv = argv
         self.port = port
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
@@ -174,10 +182,10 @@ class Server:
         return code
 
 
-def start_kv(binary, shards=1, *extra, preexec_fn=None):
-    """`preexec_fn` runs in the child before exec (e.g. a resource limit)."""
+def start_kv(binary, shards=1, *extra, preexec_fn=None, engine=ENGINE):
+    """`preexec_fn` runs in the child before exec (e.g. a resource limit); `engine` replaces the engine flags."""
     port = free_port()
-    return Server([binary, "--port", str(port), "--shards", str(shards), *ENGINE, *extra], port, preexec_fn)
+    return Server([binary, "--port", str(port), "--shards", str(shards), *engine, *extra], port, preexec_fn)
 
 
 def start_redis(*extra):

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """percore-kv on SIGTERM: a client in the middle of a pipeline gets the replies of every command it sent, new
 connections are refused, and the server exits 0 once its connections are done; a client that stays connected is
-cut at the drain timeout and the server still exits 0.
+cut at the drain timeout and the server still exits 0; a large keyspace is freed in slices, not by one destructor
+that holds the shard.
 
 usage: sigterm_test.py PATH_TO_percore-kv
 """
@@ -13,7 +14,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
-from kvtest import Conn, check, encode, finish, info_field, keys_by_shard, start_kv, wait_for  # noqa: E402
+from kvtest import ENGINE, Conn, check, encode, finish, info_field, keys_by_shard, start_kv, wait_for  # noqa: E402
 
 KV = sys.argv[1]
 BIG = b"b" * 100_000
@@ -107,7 +108,24 @@ def idle_client_cut():
     b.close()
 
 
+def large_keyspace_exit():
+    # With the stall detector on (10 ms), freeing 300 000 keys in one destructor call is reported as a stall.
+    engine = list(ENGINE)
+    engine[engine.index("--stall-threshold-ms") + 1] = "10"
+    kv = start_kv(KV, 1, engine=engine)
+    n, batch = 300_000, 10_000
+    for start in range(0, n, batch):
+        kv.conn.pipeline([["SET", f"key:{i:012}", "xxx"] for i in range(start, start + batch)])
+    check(kv.call("DBSIZE") == b":%d\r\n" % n, f"{n} keys stored")
+    code = kv.stop(timeout=60)
+    check(code == 0, f"a server holding {n} keys exits 0 on SIGTERM (got {code})")
+    err = "".join(kv.err)
+    check("keyspaceD" not in err, "its keyspace is not freed by one call that holds the shard",
+          "\n".join(line for line in err.splitlines() if "stall" in line or "keyspace" in line)[:2000])
+
+
 def main():
+    large_keyspace_exit()
     for shards in (1, 3):
         mid_pipeline(shards)
     idle_client_cut()
