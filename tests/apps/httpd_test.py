@@ -67,6 +67,10 @@ class Httpd:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if failures or exc[0] is not None:  # what the server said (a sanitizer's report) explains the failure
+            self._collector.join(5)
+            print(f"percore-httpd exited with {self.proc.returncode}; its stderr (last 200 lines):")
+            print("".join(self.err[-200:]))
 
 
 def curl(*args):
