@@ -6,6 +6,31 @@ namespace percore::kv {
 
 namespace {
 
+// What INFO persistence says, per shard: an alert can name the shard whose log stopped taking writes.
+void collect_persistence(shard_state& st, metrics::sample_sink& out) {
+    const log_status log = st.plog.status();
+    const snapshot_status& snap = st.snapshots.status();
+    const auto n = [](auto v) { return static_cast<double>(v); };
+    out.gauge("percore_kv_aof_enabled", "Whether this shard logs its writes (appendonly)", {}, log.enabled ? 1 : 0);
+    out.gauge("percore_kv_aof_last_write_ok",
+              "0 once a log write or fdatasync failed: the shard refuses writes with MISCONF until one succeeds", {},
+              log.misconf ? 0 : 1);
+    out.gauge("percore_kv_aof_size_bytes", "Bytes in this shard's log segments", {}, n(log.size));
+    out.counter("percore_kv_aof_records_total", "Log records appended since start", {}, n(log.records));
+    out.counter("percore_kv_aof_commands_total", "Write commands in those records", {}, n(log.commands));
+    out.counter("percore_kv_aof_writes_total", "Writes of the log (one per group commit)", {}, n(log.batches));
+    out.counter("percore_kv_aof_fsyncs_total", "fdatasync calls on the log", {}, n(log.syncs));
+    out.counter("percore_kv_aof_failed_appends_total", "Appends that failed (write or fdatasync error)", {},
+                n(log.failed_appends));
+    out.gauge("percore_kv_snapshot_in_progress", "Whether a snapshot (BGSAVE, BGREWRITEAOF, automatic) is running", {},
+              snap.in_progress ? 1 : 0);
+    out.gauge("percore_kv_snapshot_last_ok", "Whether the last snapshot succeeded (1 when none ran)", {},
+              snap.last_ok ? 1 : 0);
+    out.gauge("percore_kv_snapshot_last_success_timestamp_seconds",
+              "When the last successful snapshot finished (0: none yet)", {}, n(snap.last_save_unix));
+    out.counter("percore_kv_snapshots_total", "Successful snapshots", {}, n(snap.saves));
+}
+
 void collect(shard_state& st, metrics::sample_sink& out) {
     const shard_counters& c = st.counters;
     const auto commands = all_commands();
@@ -31,9 +56,7 @@ void collect(shard_state& st, metrics::sample_sink& out) {
                 n(c.connections_received));
     out.counter("percore_kv_connections_rejected_total", "Client connections refused over maxclients", {},
                 n(c.rejected_connections));
-    if (st.extra_metrics) {
-        st.extra_metrics(out);
-    }
+    collect_persistence(st, out);
 }
 
 } // namespace

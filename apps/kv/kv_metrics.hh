@@ -3,13 +3,13 @@
 /// percore_kv_commands_total{command}, percore_kv_keys, percore_kv_keys_with_expiry,
 /// percore_kv_expired_keys_total, percore_kv_evicted_keys_total, percore_kv_keyspace_hits_total,
 /// percore_kv_keyspace_misses_total, percore_kv_used_memory_bytes, percore_kv_connected_clients,
-/// percore_kv_connections_received_total, percore_kv_connections_rejected_total.
+/// percore_kv_connections_received_total, percore_kv_connections_rejected_total; persistence as INFO persistence
+/// has it: percore_kv_aof_enabled, percore_kv_aof_last_write_ok, percore_kv_aof_size_bytes,
+/// percore_kv_aof_{records,commands,writes,fsyncs,failed_appends}_total, percore_kv_snapshot_in_progress,
+/// percore_kv_snapshot_last_ok, percore_kv_snapshot_last_success_timestamp_seconds, percore_kv_snapshots_total.
 ///
-/// Persistence (or any later subsystem) adds its own series through `shard_state::extra_metrics`, e.g.
 /// \code
-/// st.extra_metrics = [&log](metrics::sample_sink& out) {
-///     out.gauge("percore_kv_persistence_enabled", "Whether writes go to the log", {}, 1);
-/// };
+/// auto registration = register_kv_metrics(st); // on each shard; /metrics gathers them with shard="N"
 /// \endcode
 #pragma once
 

@@ -11,7 +11,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -80,8 +79,6 @@ public:
     shard_counters counters;
     /// This shard's append-only log (`<dir>/shard-N/`), when --appendonly yes.
     shard_log plog;
-    /// Series a subsystem adds to this shard's percore_kv_* metrics (the hook for persistence status).
-    std::function<void(metrics::sample_sink&)> extra_metrics;
     /// Snapshots of `db` into the log (BGSAVE, BGREWRITEAOF, the automatic rewrite).
     shard_snapshots snapshots;
 

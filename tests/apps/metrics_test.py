@@ -269,7 +269,9 @@ def resp(*args):
 
 def test_kv():
     mport = free_port()
-    proc = subprocess.Popen([KV, "--port", "0", "--shards", "2", *ENGINE_FLAGS, "--metrics-port", str(mport)],
+    data = tempfile.mkdtemp(prefix="percore-metrics-kv.")
+    proc = subprocess.Popen([KV, "--port", "0", "--shards", "2", *ENGINE_FLAGS, "--metrics-port", str(mport),
+                             "--dir", data, "--appendonly", "yes", "--appendfsync", "always"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         port = None
@@ -304,6 +306,14 @@ def test_kv():
         check(total(text, "percore_kv_keys") == 20, f"20 keys over the shards ({total(text, 'percore_kv_keys')})")
         check(total(text, "percore_kv_expired_keys_total") == 1, "the expired key is counted")
         check(total(text, "percore_net_connections_accepted_total", 'server="kv"') == 1, "one kv connection")
+        # Persistence status, per shard, as INFO persistence has it.
+        check(total(text, "percore_kv_aof_enabled") == 2, "both shards log their writes")
+        check(total(text, "percore_kv_aof_last_write_ok") == 2, "both logs take writes")
+        logged = total(text, "percore_kv_aof_commands_total")
+        check(logged >= 21, f"the 21 SETs are in the logs ({logged} commands)")
+        check(total(text, "percore_kv_aof_fsyncs_total") >= 1, "appendfsync always synced")
+        check(total(text, "percore_kv_aof_size_bytes") > 0, "the logs have a size")
+        check(total(text, "percore_kv_snapshot_in_progress") == 0, "no snapshot running")
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -311,6 +321,7 @@ def test_kv():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def test_off_by_default():
