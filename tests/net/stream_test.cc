@@ -477,6 +477,10 @@ TEST_SUITE("net/stream") {
         if (!receives_observable()) {
             co_return;
         }
+        if (!ctx().multishot_recv()) {
+            MESSAGE("one-shot receives: every read waits for its own receive, so it yields anyway");
+            co_return;
+        }
         socket_pair p = co_await make_pair();
         input_stream& in = p.server.input();
         co_await arm_receive(p.server);
