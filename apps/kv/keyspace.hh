@@ -82,6 +82,10 @@ public:
     bool persist(std::string_view key);
 
     [[nodiscard]] std::size_t size() const noexcept { return _table.size(); }
+    /// Hints for a caller that knows which keys come next (a log replay), given their key_hash(): first the
+    /// bucket, some keys ahead; then its first node, fewer keys ahead. Hints only: nothing changes.
+    void prefetch_bucket(std::uint64_t h) const noexcept { _table.prefetch_bucket(h); }
+    void prefetch_chain(std::uint64_t h) const noexcept { _table.prefetch_chain(h); }
     [[nodiscard]] std::size_t keys_with_expiry() const noexcept { return _expires.size(); }
     /// Buckets of the key table (tests: growth and shrinking).
     [[nodiscard]] std::size_t bucket_count() const noexcept { return _table.bucket_count(); }

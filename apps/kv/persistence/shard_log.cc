@@ -1,8 +1,10 @@
 #include "apps/kv/persistence/shard_log.hh"
 
+#include <array>
 #include <chrono>
 #include <system_error>
 
+#include "apps/kv/key_hash.hh"
 #include "apps/kv/persistence/object_codec.hh"
 #include "apps/kv/persistence/record_codec.hh"
 #include "apps/kv/shard_state.hh"
@@ -102,7 +104,28 @@ void shard_log::replay(std::span<const std::byte> payload) {
         return; // a multi-shard write not durable on every participant: none of it
     }
     shard_state& st = *_st;
+    // Replay is bound by cache misses on the key table, one key after the other: a second reader runs ahead
+    // and starts loading the buckets, then the chains, of the keys a few commands on.
+    constexpr std::size_t bucket_ahead = 16;
+    constexpr std::size_t chain_ahead = 8;
+    std::array<std::uint64_t, bucket_ahead> ahead_hash{};
+    persistence::record_reader ahead = r;
+    std::size_t read_ahead = 0;
+    std::size_t done = 0;
+    const auto look_ahead = [&] {
+        while (read_ahead < done + bucket_ahead && ahead.next(_ahead_scratch)) {
+            const std::uint64_t h = _ahead_scratch.size() >= 2 ? key_hash(_ahead_scratch[1]) : 0;
+            st.db.prefetch_bucket(h);
+            ahead_hash[read_ahead % bucket_ahead] = h;
+            ++read_ahead;
+        }
+        if (done + chain_ahead < read_ahead) {
+            st.db.prefetch_chain(ahead_hash[(done + chain_ahead) % bucket_ahead]);
+        }
+    };
     while (r.next(_argv_scratch)) {
+        look_ahead();
+        ++done;
         st.db.set_now(r.clock() ? *r.clock() : now_ms());
         std::string_view name = _argv_scratch[0];
         const command_spec* spec = find_command(name);

@@ -195,6 +195,7 @@ private:
     log_status _status;
     std::unique_ptr<gate> _background = std::make_unique<gate>(); ///< commit_soon() and the reload
     std::vector<std::string_view> _argv_scratch;
+    std::vector<std::string_view> _ahead_scratch; // replay's look-ahead reader
     std::string _reply_scratch;
 };
 
