@@ -6,7 +6,6 @@
 // Every shard accepts (SO_REUSEPORT) or shard 0 hands connections out (handoff). SIGTERM or SIGINT: stop
 // accepting, let open connections finish (--drain-timeout-ms), print the counters, exit 0. With --metrics-port,
 // /metrics shows the runtime's metrics, the server's (server="echo") and percore_echo_*.
-#include <csignal>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -14,9 +13,9 @@
 #include "apps/echo/echo_service.hh"
 #include "net/config.hh"
 #include "net/metrics_endpoint.hh"
+#include "net/serve_until_signal.hh"
 #include "net/server.hh"
 #include "runtime/run.hh"
-#include "runtime/sync/event.hh"
 #include "shard/app.hh"
 #include "shard/shard_id.hh"
 #include "shard/submit_to.hh"
@@ -44,21 +43,8 @@ percore::task<int> run_echo(echo_options o) {
     co_await invoke_on_all([] { echo::register_metrics(); });
     const auto idle = std::chrono::milliseconds(o.idle_timeout_ms);
     net::server srv(so, [idle] { return [idle](net::connection c) { return echo::serve(std::move(c), idle); }; });
-    event stop;
-    handle_signal(SIGTERM, [&stop] { stop.set(); });
-    handle_signal(SIGINT, [&stop] { stop.set(); });
-    co_await srv.start();
-    std::fprintf(stderr, "percore-echo: listening on %s (%u shards, %s)\n", srv.local_address().to_string().c_str(),
-                 shard_count(), o.accept_mode.c_str());
-    co_await stop.wait();
-    std::fprintf(stderr, "percore-echo: stopping: no new connections, draining open ones\n");
-    net::server_stats s = co_await srv.stats();
-    co_await srv.stop();
-    std::fprintf(stderr,
-                 "percore-echo: %llu connections served, %llu rejected over --max-connections, "
-                 "%llu ended by an error\n",
-                 static_cast<unsigned long long>(s.accepted), static_cast<unsigned long long>(s.rejected),
-                 static_cast<unsigned long long>(s.failed));
+    co_await net::serve_until_signal(srv, "percore-echo", std::to_string(shard_count()) + " shards, " + o.accept_mode,
+                                     "draining open ones");
     co_return 0;
 }
 

@@ -4,7 +4,6 @@
 //
 // Every shard accepts (SO_REUSEPORT) and has its own router and file cache. SIGTERM or SIGINT: stop accepting,
 // close idle connections, let requests in progress finish (--drain-timeout-ms), print the counters, exit 0.
-#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -14,8 +13,8 @@
 #include "apps/httpd/static_files.hh"
 #include "net/config.hh"
 #include "net/http/server.hh"
+#include "net/serve_until_signal.hh"
 #include "runtime/run.hh"
-#include "runtime/sync/event.hh"
 #include "shard/app.hh"
 #include "shard/shard_id.hh"
 
@@ -83,21 +82,9 @@ percore::task<int> run_httpd(httpd_options o) {
     so.limits.header_timeout = std::chrono::milliseconds(o.header_timeout_ms);
     so.limits.body_timeout = std::chrono::milliseconds(o.body_timeout_ms);
     http::server srv(so, [o, root] { return make_router(o, root); });
-    event stop;
-    handle_signal(SIGTERM, [&stop] { stop.set(); });
-    handle_signal(SIGINT, [&stop] { stop.set(); });
-    co_await srv.start();
-    std::fprintf(stderr, "percore-httpd: listening on %s (%u shards%s%s)\n", srv.local_address().to_string().c_str(),
-                 shard_count(), root.empty() ? "" : ", serving ", root.c_str());
-    co_await stop.wait();
-    std::fprintf(stderr, "percore-httpd: stopping: no new connections, idle ones closed, draining the rest\n");
-    net::server_stats s = co_await srv.stats();
-    co_await srv.stop();
-    std::fprintf(stderr,
-                 "percore-httpd: %llu connections served, %llu rejected over --max-connections, "
-                 "%llu ended by an error\n",
-                 static_cast<unsigned long long>(s.accepted), static_cast<unsigned long long>(s.rejected),
-                 static_cast<unsigned long long>(s.failed));
+    co_await net::serve_until_signal(
+        srv, "percore-httpd", std::to_string(shard_count()) + " shards" + (root.empty() ? "" : ", serving " + root),
+        "idle ones closed, draining the rest");
     co_return 0;
 }
 
