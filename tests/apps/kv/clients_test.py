@@ -269,7 +269,7 @@ def redis_benchmark(server, shards):
     print(f"     redis-benchmark -t {','.join(b[0] for b in chosen)}"
           + (f" (not yet served: {','.join(left_out)})" if left_out else ""), flush=True)
     p = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-t",
-                        ",".join(b[0] for b in chosen), "-r", "100000", "-n", "20000", "-q"],
+                        ",".join(b[0] for b in chosen), "-r", "100000", "-n", "5000", "-q"],
                        capture_output=True, timeout=600, stdin=subprocess.DEVNULL)
     lines = [x.strip() for x in re.split(r"[\r\n]", p.stdout.decode(errors="replace") + p.stderr.decode())]
     bad = [x for x in lines if re.search(r"error|warning|could not", x, re.IGNORECASE)]
