@@ -26,12 +26,10 @@ constinit const logger storage_log("storage");
 constexpr file_options segment_file_options{.dma = dma_mode::off};
 constexpr std::size_t initial_batch_capacity = 64 * 1024;
 constexpr std::uint64_t preallocation_step = 16 << 20;
-// The framing stores lengths in 32 bits; keep well clear of the kernel's ~2 GiB cap on one write.
-constexpr std::size_t record_size_limit = std::size_t{1} << 30;
 
 void check(const log_options& o) {
     if (o.segment_size == 0 || o.max_batch_bytes == 0 || o.max_record_size == 0 ||
-        o.max_record_size > record_size_limit || o.sync_interval <= duration::zero()) {
+        o.max_record_size > max_data_payload || o.sync_interval <= duration::zero()) {
         throw std::invalid_argument("append_log: segment_size, max_batch_bytes, sync_interval must be positive and "
                                     "max_record_size within 1..2^30");
     }

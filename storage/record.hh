@@ -30,6 +30,9 @@ inline constexpr std::size_t record_header_size = 8;
 
 /// The largest control record payload decode_record() accepts.
 inline constexpr std::size_t max_control_payload = 256;
+/// The longest data payload a log takes: the framing could say 2 GiB - 1 (bit 31 is the control flag), but one
+/// write(2) stops near 2 GiB, so records stay well clear of it.
+inline constexpr std::size_t max_data_payload = std::size_t{1} << 30;
 
 enum class record_kind : std::uint8_t {
     data,    ///< a payload given to append()

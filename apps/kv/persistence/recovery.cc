@@ -15,6 +15,7 @@ namespace {
 
 storage::log_options log_options_of(const settings& s) {
     storage::log_options o;
+    o.max_record_size = shard_log::max_record_size;
     o.policy = s.appendfsync;
     o.repair = s.repair_log;
     return o;

@@ -57,8 +57,7 @@ std::uint64_t shard_log::next_txn_id() noexcept {
 task<txn_census> shard_log::census(std::string dir, bool repair) {
     co_await storage::make_directory(dir);
     txn_census c;
-    const storage::log_options defaults;
-    auto r = co_await storage::recover_log(dir, defaults.max_record_size, repair, [&c](std::span<const std::byte> p) {
+    auto r = co_await storage::recover_log(dir, max_record_size, repair, [&c](std::span<const std::byte> p) {
         if (!p.empty() && p[0] == std::byte{'X'}) {
             if (auto h = persistence::peek_txn(p)) {
                 c.txns.emplace_back(h->id, std::move(h->participants));

@@ -40,6 +40,7 @@
 #include "runtime/sync/gate.hh"
 #include "runtime/task.hh"
 #include "storage/append_log.hh"
+#include "storage/record.hh"
 
 namespace percore::kv {
 
@@ -75,6 +76,10 @@ struct log_status {
 
 class shard_log {
 public:
+    /// The largest record a shard's log takes: storage's limit (1 GiB), not its 16 MiB default, so that any value
+    /// the protocol accepts (proto-max-bulk-len, 512 MiB by default) can be logged.
+    static constexpr std::size_t max_record_size = storage::max_data_payload;
+
     shard_log() = default;
     shard_log(const shard_log&) = delete;
     shard_log& operator=(const shard_log&) = delete;

@@ -275,7 +275,33 @@ def injected(op, errno_name, shards):
         shutdown_dir(d)
 
 
+def large_values():
+    """Values past the storage log's default 16 MiB record limit (the protocol allows 512 MiB) are logged and come
+    back: alone, as a part of a multi-shard MSET, and next to small writes, which must not be refused."""
+    d = tempfile.mkdtemp(prefix="percore-kv-large-")
+    try:
+        big = b"b" * (20 << 20)
+        kv = start(KV, d, SHARDS, "always")
+        c = kv.connect()
+        a, b = keys_by_shard("large:", SHARDS, 2)
+        check(c.call("SET", a[0], big) == b"+OK\r\n", "SET of a 20 MiB value is acknowledged")
+        check(c.call("MSET", a[1], big, b[0], "small") == b"+OK\r\n", "a multi-shard MSET with one is too")
+        check(c.call("SET", "after", "1") == b"+OK\r\n", "small writes go on after them")
+        check(info_field(c, "aof_last_write_status", "persistence") == "ok", "the logs took every write")
+        c.close()
+        kill(kv)
+        kv = start(KV, d, SHARDS, "always")
+        c = kv.connect()
+        check(c.call("STRLEN", a[0]) == b":%d\r\n" % len(big) and c.call("STRLEN", a[1]) == b":%d\r\n" %
+              len(big) and c.call("GET", b[0]) == b"$5\r\nsmall\r\n", "after SIGKILL the large values are back")
+        c.close()
+        kv.stop()
+    finally:
+        shutdown_dir(d)
+
+
 round_trip()
+large_values()
 appendonly_at_run_time()
 torn_tails()
 corruption()
