@@ -47,19 +47,26 @@ public:
         bool await_ready() const noexcept { return has_bytes() && !need_preempt(); }
         bool await_suspend(std::coroutine_handle<> h) noexcept {
             if (has_bytes()) {
-                _yielded = percore::detail::yield_now(h);
-                return _yielded;
+                // Yielding is suspending: close_handle() must see this reader as it sees a parked one.
+                _yielded = true;
+                _state->reader_yielding();
+                return percore::detail::yield_now(h);
             }
             _parked = _state->park_reader(h);
             return _parked;
         }
         buffer await_resume() {
+            // After a park or a yield, only _state may be touched until it says the connection is still there:
+            // another task may have closed it, or destroyed the connection and this stream with it.
             if (_yielded) {
+                _state->after_reader_wake();
                 percore::detail::throw_if_aborted();
+                if (!_in._current.empty()) {
+                    return std::move(_in._current);
+                }
+                return _state->take();
             }
-            // After a park, only _state may be touched until it says the connection is still there: another task
-            // may have closed it, or destroyed the connection and this stream with it. Nothing was put back
-            // meanwhile (one reader at a time), so _current is still empty then.
+            // Nothing was put back during a park (one reader at a time), so _current is still empty then.
             if (!_parked && !_in._current.empty()) {
                 return std::move(_in._current);
             }

@@ -84,7 +84,10 @@ public:
     }
     /// Parks the running fiber until readable() (arming the receive if needed). \return false if it need not park.
     bool park_reader(std::coroutine_handle<> h) noexcept;
-    /// After a park: raises `aborted` if abort() pulled the reader out.
+    /// A reader with bytes ready yields (its slice is up): it is suspended as a parked one is, without a wake-up.
+    void reader_yielding() noexcept { _reader_in_await = true; }
+    /// After a park or a yield: raises ECANCELED if the connection closed meanwhile, `aborted` if abort() pulled
+    /// the reader out.
     void after_reader_wake() {
         if (std::exchange(_reader_in_await, false) && _closed) [[unlikely]] {
             leave_closed();

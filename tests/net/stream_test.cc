@@ -519,6 +519,42 @@ TEST_SUITE("net/stream") {
         CHECK(longest_run <= 2);
     }
 
+    RUNTIME_TEST_CASE("a read that yields while another task destroys its connection ends with ECANCELED") {
+        // The yield a read makes when the slice is up (bytes ready) is a suspension too: the connection can go
+        // meanwhile (CLIENT KILL from another client, a server stopping), and the read must notice, as a parked one.
+        if (!receives_observable() || !ctx().multishot_recv()) {
+            co_return;
+        }
+        socket_pair p = co_await make_pair();
+        co_await arm_receive(p.server);
+        co_await send_and_await_receive(p.client, "bytes that are ready");
+        auto owned = std::make_unique<connection>(std::move(p.server));
+        bool reading = false;
+        int error = 0;
+        std::string got;
+        auto reader = spawn([&]() -> task<> {
+            const auto give_up = clock_type::now() + 2s;
+            while (!need_preempt() && clock_type::now() < give_up) {
+            }
+            reading = true;
+            try {
+                buffer b = co_await owned->input().read(); // the slice is up: it yields
+                got = std::string(b.view());
+            } catch (const std::system_error& e) {
+                error = e.code().value();
+            }
+        });
+        // Queued ahead of the reader whenever it yields, this task runs between its yield and its resumption.
+        for (int i = 0; i < 1'000'000 && !reading; ++i) {
+            co_await yield();
+        }
+        REQUIRE(reading);
+        owned.reset(); // the connection, and the input_stream the yielded read belongs to, are gone
+        co_await with_timeout(5s, joined(std::move(reader)));
+        CHECK(got.empty());
+        CHECK(error == ECANCELED);
+    }
+
     RUNTIME_TEST_CASE("dropping a connection with a read in flight releases it") {
         const int before = count_fds();
         for (int i = 0; i < 50; ++i) {
