@@ -162,7 +162,9 @@ task<segment_scan> scan_segment(file& f, std::optional<std::uint64_t> log_seq, s
             break;
         }
         decoded_record d = decode_record(r.available(), max_payload);
-        if (d.status == record_status::short_payload && !r.eof()) {
+        // A record running past the end of the file cannot be whole: no need to read (and allocate) that far.
+        if (d.status == record_status::short_payload && !r.eof() &&
+            r.position() + framed_size(d.length) <= s.file_size) {
             co_await r.fill(framed_size(d.length));
             d = decode_record(r.available(), max_payload);
         }

@@ -527,6 +527,31 @@ TEST_SUITE("storage/recovery") {
               std::vector<std::string>{test::numbered(0), std::string(5000, 'L'), test::numbered(1)});
     }
 
+    RUNTIME_TEST_CASE("a damaged length running past the file's end is damage, not a 512 MiB read") {
+        // With a large max_record_size (percore-kv's logs take 1 GiB records), a length word damaged into a big
+        // number must not make the reader allocate and zero that much before finding the file too short.
+        test::tmpdir dir;
+        {
+            test::opened_log o = co_await test::open_log(dir.path(), {.max_record_size = std::size_t{1} << 30});
+            for (std::size_t i = 0; i < 40; ++i) { // 2.6 MiB: the damage is not in the reader's last chunk
+                co_await o.log->append(test::as_bytes(test::numbered(i) + std::string(64 * 1024, 'p')));
+            }
+            co_await o.log->close();
+        }
+        const std::string seg = segments_of(dir.path()).front();
+        const std::string before = contents(seg);
+        overwrite(seg, offset_of(before, 2), 4, std::string("\x00\x00\x00\x20", 4)); // record 2: 512 MiB
+        const long peak_before = test::peak_rss_kib();
+        bool refused = false;
+        try {
+            co_await recover_log(dir.path(), std::size_t{1} << 30, false, [](std::span<const std::byte>) {});
+        } catch (const log_corruption_error&) {
+            refused = true; // intact records follow the damage
+        }
+        CHECK(refused);
+        CHECK(test::peak_rss_kib() - peak_before < 128 * 1024);
+    }
+
     RUNTIME_TEST_CASE("recovery yields between records: a long replay does not hold the shard") {
         // 40 small records sit in one read chunk, so no I/O separates them: only a preemption point between
         // records lets another task (a connection, a timer, the stall detector's idea of progress) run.
