@@ -16,6 +16,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "net/server.hh"
@@ -29,13 +30,14 @@ namespace percore::net {
 /// parentheses; `draining` says what stopping does to the open connections. \return the counters at the stop
 template <typename Server>
 task<server_stats> serve_until_signal(Server& srv, std::string app, std::string details, std::string draining) {
-    event stop;
-    handle_signal(SIGTERM, [&stop] { stop.set(); });
-    handle_signal(SIGINT, [&stop] { stop.set(); });
+    // Shared with the handlers, which stay installed after this returns (a late second signal must find it).
+    auto stop = std::make_shared<event>();
+    handle_signal(SIGTERM, [stop] { stop->set(); });
+    handle_signal(SIGINT, [stop] { stop->set(); });
     co_await srv.start();
     std::fprintf(stderr, "%s: listening on %s (%s)\n", app.c_str(), srv.local_address().to_string().c_str(),
                  details.c_str());
-    co_await stop.wait();
+    co_await stop->wait();
     std::fprintf(stderr, "%s: stopping: no new connections, %s\n", app.c_str(), draining.c_str());
     const server_stats s = co_await srv.stats();
     co_await srv.stop();
